@@ -1,0 +1,91 @@
+"""Typed errors. The CLI turns each into one line that says what to do.
+
+Every error carries an optional ``hint``: the action that fixes it.
+"""
+
+from __future__ import annotations
+
+
+class GPOError(Exception):
+    """Base class of every error ``gpo`` raises on purpose.
+
+    Args:
+        message: What is wrong.
+        hint: What the user should do about it.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(GPOError):
+    """A setting, option or specification string is invalid."""
+
+
+class DataError(GPOError):
+    """A data folder, file, record or split is missing or malformed."""
+
+
+class ModelNotInstalled(ConfigError):
+    """A local model's weights are neither installed nor downloadable."""
+
+
+class LMError(GPOError):
+    """A model call failed. Never turned into text that gets scored.
+
+    Attributes:
+        retryable: Whether the same request may succeed if tried again
+            (rate limits, server errors, time-outs, dropped connections).
+        status: HTTP status of the failure, when there was one.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class LMAuthError(LMError):
+    """Missing or rejected credentials. Not retried."""
+
+
+class LMBadRequestError(LMError):
+    """The server rejected the request itself (unknown model, bad parameters). Not retried."""
+
+
+class LMRateLimitError(LMError):
+    """HTTP 429. Retried with backoff."""
+
+    retryable = True
+
+
+class LMServerError(LMError):
+    """HTTP 5xx. Retried with backoff."""
+
+    retryable = True
+
+
+class LMConnectionError(LMError):
+    """The endpoint could not be reached, or the call timed out. Retried with backoff."""
+
+    retryable = True
+
+
+class ReplayMiss(LMError):
+    """A replay model was asked for a request that was never recorded."""
+
+
+class EvaluationError(GPOError):
+    """Too many model calls failed while evaluating a prompt to trust its score."""
+
+
+class BudgetExceeded(GPOError):
+    """A call, token or cost budget would be overshot by the next call."""

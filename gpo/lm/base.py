@@ -1,0 +1,225 @@
+"""The one model interface. Backends implement ``_generate``; ``__call__`` owns the policy.
+
+Policy, in one place for every backend: the persistent response cache (per sample), bounded
+retries with backoff, the per-endpoint concurrency cap and request-rate limiter, and a usage
+record for every call. A failed call raises :class:`gpo.errors.LMError`; it never becomes
+text that gets scored.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+import time
+from typing import Any, Optional, Sequence, Union
+
+from gpo.errors import ConfigError
+from gpo.lm.cache import ResponseCache, default_cache
+from gpo.lm.ledger import Ledger
+from gpo.lm.limits import RetryPolicy, call_with_retries, endpoint_limits
+from gpo.lm.pricing import call_cost, load_prices
+from gpo.lm.types import Completion, Message, RawCompletion, Request, Usage
+
+log = logging.getLogger(__name__)
+
+CacheArg = Union[ResponseCache, bool, None]
+
+
+class LM(abc.ABC):
+    """A chat model behind one async call.
+
+    Subclasses set ``backend`` and ``model`` and implement :meth:`_generate`; they may set
+    ``supports_n = False`` when the server cannot return several samples in one request.
+
+    Args:
+        cache: A :class:`ResponseCache`, ``True`` for the default one under ``GPO_HOME``,
+            or ``False``/``None`` for no cache.
+        concurrency: Requests in flight at once to this model's endpoint.
+        rpm: Request starts per minute to this endpoint (``None``: unlimited).
+        retry: The retry policy.
+        ledger: Where usage records go (a new ledger if not given).
+        prices: USD per million input/output tokens by model name (default: built-in
+            table updated from ``GPO_PRICES``).
+
+    Example:
+        >>> import asyncio
+        >>> from gpo.lm import get_lm
+        >>> lm = get_lm("fake:")
+        >>> out = asyncio.run(lm([{"role": "user", "content": "Is 2 even? Yes or No"}], role="task"))
+        >>> len(out.texts), out.usage.role
+        (1, 'task')
+    """
+
+    backend: str = "base"
+    model: str = ""
+    supports_n: bool = True
+
+    def __init__(
+        self,
+        *,
+        cache: CacheArg = False,
+        concurrency: int = 8,
+        rpm: Optional[float] = None,
+        retry: Optional[RetryPolicy] = None,
+        ledger: Optional[Ledger] = None,
+        prices: Optional[dict[str, tuple[float, float]]] = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+        if cache is True:
+            cache = default_cache()
+        self.cache: Optional[ResponseCache] = cache if isinstance(cache, ResponseCache) else None
+        self.concurrency = concurrency
+        self.rpm = rpm
+        self.retry = retry or RetryPolicy()
+        self.ledger = ledger if ledger is not None else Ledger()
+        self._prices = prices
+
+    # -- what a backend provides -------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _generate(self, request: Request) -> RawCompletion:
+        """Sends one request and returns ``request.n`` texts.
+
+        Raises:
+            LMError: Typed by cause; ``retryable`` set for transient failures.
+        """
+
+    @property
+    def endpoint(self) -> str:
+        """Where requests go (a URL, or a name for in-process backends)."""
+        return self.backend
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies this model in cache keys: never credentials."""
+        return {"backend": self.backend, "endpoint": self.endpoint, "model": self.model}
+
+    @property
+    def spec(self) -> str:
+        """A spec string for this model (as given to :func:`gpo.lm.get_lm`)."""
+        return f"{self.backend}:{self.model}"
+
+    async def aclose(self) -> None:
+        """Releases connections and servers (idempotent)."""
+
+    # -- policy --------------------------------------------------------------------------
+
+    @property
+    def prices(self) -> dict[str, tuple[float, float]]:
+        if self._prices is None:
+            self._prices = load_prices()
+        return self._prices
+
+    async def __call__(
+        self,
+        messages: Sequence[Message],
+        *,
+        n: int = 1,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+        seed: Optional[int] = 0,
+        stop: Sequence[str] = (),
+        role: str = "task",
+    ) -> Completion:
+        """Completes a chat, ``n`` samples, through the cache, limits and retries.
+
+        Each sample has its own cache entry (its index is part of the key), so asking for 8
+        samples after 5 were cached pays for 3.
+
+        Args:
+            messages: Chat messages ``{"role", "content"}``.
+            n: Number of samples.
+            temperature: Sampling temperature.
+            max_tokens: Cap on generated tokens per sample.
+            seed: Sampling seed.
+            stop: Stop strings.
+            role: Ledger role of the call (``task``, ``optimizer``, ...).
+
+        Returns:
+            The samples in index order and the call's usage record.
+
+        Raises:
+            LMError: The call failed after the retries the policy allows.
+        """
+        if n < 1:
+            raise ConfigError(f"n must be at least 1, got {n}")
+        request = Request(
+            messages=tuple(dict(m) for m in messages),
+            n=n,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            stop=tuple(stop),
+        )
+        started = time.perf_counter()
+        usage = Usage(role=role, model=self.spec, samples=n)
+        identity = self.identity()
+        keys = [request.sample_key(identity, i) for i in range(n)]
+        texts: list[Optional[str]] = [None] * n
+        if self.cache is not None:
+            found = self.cache.get_many(keys)
+            for i, key in enumerate(keys):
+                if key in found:
+                    texts[i] = found[key]["text"]
+                    usage.cached_samples += 1
+        missing = [i for i, t in enumerate(texts) if t is None]
+        if missing:
+            new = await self._fetch(request, missing, usage)
+            for i, text in zip(missing, new):
+                texts[i] = text
+            if self.cache is not None:
+                self.cache.put_many({keys[i]: {"text": texts[i]} for i in missing})
+        usage.latency_s = time.perf_counter() - started
+        if usage.calls:
+            usage.cost_usd = call_cost(
+                self.backend, self.model, usage.input_tokens, usage.output_tokens, self.prices
+            )
+        self.ledger.add(usage)
+        return Completion(texts=[t for t in texts if t is not None], usage=usage)
+
+    async def _fetch(self, request: Request, indices: list[int], usage: Usage) -> list[str]:
+        """Pays for the samples at ``indices``: one request with ``n`` when supported."""
+        if self.supports_n or len(indices) == 1:
+            groups = [(indices, request.seed)]
+        else:
+            # One request per sample; vary the seed so samples differ.
+            groups = [
+                ([i], None if request.seed is None else request.seed + i) for i in indices
+            ]
+        results = await asyncio.gather(
+            *(self._send(request, len(idx), seed, usage) for idx, seed in groups)
+        )
+        return [t for r in results for t in r]
+
+    async def _send(self, request: Request, n: int, seed: Optional[int], usage: Usage) -> list[str]:
+        sub = Request(
+            messages=request.messages,
+            n=n,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            seed=seed,
+            stop=request.stop,
+        )
+        limits = endpoint_limits(self.endpoint, self.concurrency, self.rpm)
+
+        async def attempt() -> RawCompletion:
+            async with limits.semaphore:
+                await limits.rate.acquire()
+                return await self._generate(sub)
+
+        def count_retry(exc: Exception) -> None:
+            usage.retries += 1
+            log.warning("retrying %s after: %s", self.spec, exc)
+
+        raw = await call_with_retries(attempt, self.retry, on_retry=count_retry)
+        if len(raw.texts) != n:
+            from gpo.errors import LMError
+
+            raise LMError(
+                f"{self.spec} returned {len(raw.texts)} samples where {n} were asked for"
+            )
+        usage.calls += 1
+        usage.input_tokens += raw.input_tokens
+        usage.output_tokens += raw.output_tokens
+        return raw.texts

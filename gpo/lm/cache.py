@@ -1,0 +1,136 @@
+"""A persistent response cache in SQLite, safe to share between processes.
+
+Keys are whole-request hashes (see :meth:`gpo.lm.types.Request.sample_key`), so a change of
+model, endpoint, messages, temperature, token cap, seed or sample index is a different entry,
+while credentials never enter the key or the file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from gpo.errors import ConfigError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+class ResponseCache:
+    """Request hash → response, stored in one SQLite file.
+
+    Write-ahead logging and a busy time-out let several processes read and write the same
+    file at once; a write is one short transaction, so a killed process loses at most the
+    entry it was writing.
+
+    Args:
+        path: The SQLite file (created with its folder if missing).
+
+    Example:
+        >>> import tempfile, os
+        >>> c = ResponseCache(os.path.join(tempfile.mkdtemp(), "c.db"))
+        >>> c.put_many({"k": {"text": "hi"}})
+        >>> c.get_many(["k", "missing"])
+        {'k': {'text': 'hi'}}
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            self._init_schema()
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(
+                f"cannot open the response cache {self.path}: {exc}",
+                hint="set GPO_HOME to a writable folder, or delete the damaged file",
+            ) from exc
+        self._lock = threading.Lock()
+
+    def _init_schema(self) -> None:
+        # Switching a new file to WAL can fail with "locked" at once (no busy wait) while
+        # another process does the same; retry for a while.
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The stored values of those keys that are present."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        out: dict[str, Any] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT key, value FROM responses WHERE key IN ({marks})", chunk
+                ).fetchall()
+                out.update((k, json.loads(v)) for k, v in rows)
+        return out
+
+    def get(self, key: str) -> Optional[Any]:
+        """The stored value of ``key``, or ``None``."""
+        return self.get_many([key]).get(key)
+
+    def put_many(self, items: dict[str, Any]) -> None:
+        """Stores values in one transaction (an existing key keeps its first value)."""
+        if not items:
+            return
+        now = time.time()
+        rows = [(k, json.dumps(v, ensure_ascii=False), now) for k, v in items.items()]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO responses (key, value, created) VALUES (?, ?, ?)", rows
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+    def close(self) -> None:
+        """Closes the connection."""
+        with self._lock:
+            self._conn.close()
+
+
+_default: dict[Path, ResponseCache] = {}
+_default_lock = threading.Lock()
+
+
+def default_cache() -> ResponseCache:
+    """The process-wide cache at ``$GPO_HOME/cache.db`` (opened on first use)."""
+    from gpo.config import gpo_home
+
+    path = gpo_home() / "cache.db"
+    with _default_lock:
+        if path not in _default:
+            _default[path] = ResponseCache(path)
+        return _default[path]

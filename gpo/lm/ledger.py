@@ -1,0 +1,69 @@
+"""The usage ledger: every model call's record, summed per role."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterable
+
+from gpo.lm.types import Usage
+
+ROLES: tuple[str, ...] = ("task", "optimizer", "embedding")
+
+
+def summarize(records: Iterable[Usage]) -> dict[str, dict[str, Any]]:
+    """Totals per role: calls, cached calls, samples, tokens, retries, latency and cost.
+
+    ``cost_usd`` is ``None`` for a role when any of its paid calls had an unknown price.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for r in records:
+        s = out.setdefault(
+            r.role,
+            {
+                "calls": 0,
+                "cached_calls": 0,
+                "requests": 0,
+                "samples": 0,
+                "cached_samples": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "retries": 0,
+                "latency_s": 0.0,
+                "cost_usd": 0.0,
+            },
+        )
+        s["calls"] += 1
+        s["cached_calls"] += int(r.cached)
+        s["requests"] += r.calls
+        s["samples"] += r.samples
+        s["cached_samples"] += r.cached_samples
+        s["input_tokens"] += r.input_tokens
+        s["output_tokens"] += r.output_tokens
+        s["retries"] += r.retries
+        s["latency_s"] = round(s["latency_s"] + r.latency_s, 6)
+        if r.cost_usd is None or s["cost_usd"] is None:
+            s["cost_usd"] = None
+        else:
+            s["cost_usd"] += r.cost_usd
+    return out
+
+
+class Ledger:
+    """A thread-safe list of usage records, shared by the models of one run."""
+
+    def __init__(self) -> None:
+        self._records: list[Usage] = []
+        self._lock = threading.Lock()
+
+    def add(self, record: Usage) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    @property
+    def records(self) -> list[Usage]:
+        with self._lock:
+            return list(self._records)
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Totals per role (see :func:`summarize`)."""
+        return summarize(self.records)

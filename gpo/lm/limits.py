@@ -1,0 +1,124 @@
+"""Call policy shared by every backend: retries with backoff, and per-endpoint limits."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Optional, TypeVar
+
+from gpo.errors import LMError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and full jitter.
+
+    Only errors marked ``retryable`` (rate limits, 5xx, time-outs, dropped connections) are
+    retried; authentication and invalid-request errors fail at once.
+
+    Attributes:
+        max_attempts: Attempts in all, the first included.
+        base_delay: Delay before the first retry, in seconds (doubled each time).
+        max_delay: Cap on one delay.
+    """
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based): full jitter.
+
+        >>> RetryPolicy(base_delay=1.0, max_delay=4.0).delay(10, random.Random(0)) <= 4.0
+        True
+        """
+        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return rng.uniform(0, cap)
+
+
+async def call_with_retries(
+    fn: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    on_retry: Optional[Callable[[LMError], None]] = None,
+    rng: Optional[random.Random] = None,
+) -> T:
+    """Runs ``fn`` until it succeeds, a non-retryable error occurs, or attempts run out.
+
+    Raises:
+        LMError: The last error, with how many attempts were made in its message.
+    """
+    rng = rng or random.Random()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await fn()
+        except LMError as exc:
+            if not exc.retryable or attempt >= policy.max_attempts:
+                if exc.retryable:
+                    exc.message = f"{exc.message} (gave up after {attempt} attempts)"
+                    exc.args = (exc.message,)
+                raise
+            if on_retry is not None:
+                on_retry(exc)
+            wait = policy.delay(attempt, rng)
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after is not None:
+                wait = max(wait, min(float(retry_after), policy.max_delay))
+            await asyncio.sleep(wait)
+
+
+class RateLimiter:
+    """Spaces request starts so that at most ``rpm`` start in any minute (evenly).
+
+    Args:
+        rpm: Requests per minute; ``None`` or 0 means unlimited.
+    """
+
+    def __init__(self, rpm: Optional[float]) -> None:
+        self.interval = 60.0 / rpm if rpm else 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Waits until the next request may start."""
+        if not self.interval:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class EndpointLimits:
+    """The concurrency cap and request-rate limiter of one endpoint."""
+
+    def __init__(self, concurrency: int, rpm: Optional[float]) -> None:
+        self.semaphore = asyncio.Semaphore(max(1, concurrency))
+        self.rate = RateLimiter(rpm)
+        self.concurrency = concurrency
+
+
+_registry: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, EndpointLimits]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def endpoint_limits(endpoint: str, concurrency: int, rpm: Optional[float]) -> EndpointLimits:
+    """The limits shared by every model object that talks to ``endpoint`` in this event loop.
+
+    The first caller's settings win, so a task model and an optimizer model on the same
+    server share one budget of parallel requests.
+    """
+    loop = asyncio.get_running_loop()
+    per_loop = _registry.setdefault(loop, {})
+    if endpoint not in per_loop:
+        per_loop[endpoint] = EndpointLimits(concurrency, rpm)
+    return per_loop[endpoint]

@@ -1,0 +1,205 @@
+"""Any OpenAI-compatible chat server through the official ``openai`` SDK.
+
+OpenAI itself, vLLM, SGLang, Ollama, llama.cpp's server, LM Studio, and hosted gateways
+all speak this protocol. The SDK's own retries are switched off: retry policy lives in
+:class:`gpo.lm.base.LM`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from typing import Any, Optional
+from urllib.parse import urlparse
+
+from gpo.errors import (
+    ConfigError,
+    LMAuthError,
+    LMBadRequestError,
+    LMConnectionError,
+    LMError,
+    LMRateLimitError,
+    LMServerError,
+)
+from gpo.lm.base import LM
+from gpo.lm.types import RawCompletion, Request
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+
+
+def endpoint_key_variable(base_url: str) -> str:
+    """The environment variable that holds the API key of one endpoint.
+
+    >>> endpoint_key_variable("https://api.together.xyz/v1")
+    'GPO_API_KEY_API_TOGETHER_XYZ'
+    >>> endpoint_key_variable("http://10.0.0.5:8000/v1")
+    'GPO_API_KEY_10_0_0_5_8000'
+    """
+    netloc = urlparse(base_url).netloc or base_url
+    return "GPO_API_KEY_" + re.sub(r"[^A-Za-z0-9]+", "_", netloc).strip("_").upper()
+
+
+def resolve_api_key(base_url: Optional[str], api_key: Optional[str] = None) -> str:
+    """Finds the API key for an endpoint: given, per-endpoint variable, then ``OPENAI_API_KEY``.
+
+    Servers on this machine need no key.
+
+    Raises:
+        ConfigError: No key was found for a remote endpoint.
+    """
+    if api_key:
+        return api_key
+    if base_url:
+        var = endpoint_key_variable(base_url)
+        if os.environ.get(var):
+            return os.environ[var]
+        if os.environ.get("OPENAI_API_KEY"):
+            return os.environ["OPENAI_API_KEY"]
+        if urlparse(base_url).hostname in LOCAL_HOSTS:
+            return "no-key"
+        raise ConfigError(
+            f"no API key for {base_url}",
+            hint=f"set {var} (or OPENAI_API_KEY); any value works for a server without keys",
+        )
+    if os.environ.get("OPENAI_API_KEY"):
+        return os.environ["OPENAI_API_KEY"]
+    raise ConfigError(
+        "no API key for OpenAI",
+        hint="set OPENAI_API_KEY, or point at another server with openai:MODEL@BASE_URL",
+    )
+
+
+def translate_error(exc: Exception, where: str) -> LMError:
+    """Maps an ``openai`` SDK exception to a typed :class:`LMError`."""
+    import openai
+
+    detail = getattr(exc, "message", None) or str(exc)
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        return LMAuthError(
+            f"{where} rejected the credentials: {detail}",
+            hint="check the API key variable",
+            status=status,
+        )
+    if isinstance(exc, openai.RateLimitError):
+        err = LMRateLimitError(f"{where} is rate limiting: {detail}", status=status)
+        try:
+            err.retry_after = float(exc.response.headers.get("retry-after"))  # type: ignore[attr-defined]
+        except (TypeError, ValueError, AttributeError):
+            pass
+        return err
+    if isinstance(exc, openai.APITimeoutError):
+        return LMConnectionError(f"{where} timed out", hint="raise --timeout or lower concurrency")
+    if isinstance(exc, openai.APIConnectionError):
+        return LMConnectionError(
+            f"cannot reach {where}: {detail}", hint="check that the server is running and the URL"
+        )
+    if isinstance(exc, openai.APIStatusError):
+        if status is not None and status >= 500:
+            return LMServerError(f"{where} failed with HTTP {status}: {detail}", status=status)
+        if status in (400, 404, 409, 422):
+            return LMBadRequestError(
+                f"{where} rejected the request (HTTP {status}): {detail}",
+                hint="check the model name and parameters",
+                status=status,
+            )
+        return LMError(f"{where} failed with HTTP {status}: {detail}", status=status)
+    return LMError(f"{where} failed: {type(exc).__name__}: {detail}")
+
+
+class OpenAICompatLM(LM):
+    """A model behind an OpenAI-compatible ``/chat/completions`` endpoint.
+
+    Args:
+        model: The model name the server knows.
+        base_url: The server's URL (``…/v1``); ``None`` for OpenAI (or ``OPENAI_BASE_URL``).
+        api_key: The key; by default from the endpoint's variable or ``OPENAI_API_KEY``.
+        timeout: Seconds before one request times out.
+        **kwargs: Policy settings of :class:`gpo.lm.base.LM`.
+    """
+
+    backend = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        base_url: Optional[str] = None,
+        *,
+        api_key: Optional[str] = None,
+        timeout: float = 600.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "").rstrip("/") or None
+        self._api_key = resolve_api_key(self.base_url, api_key)
+        self.timeout = timeout
+        self._client: Any = None
+        self._client_loop: Optional[asyncio.AbstractEventLoop] = None
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url or "https://api.openai.com/v1"
+
+    @property
+    def spec(self) -> str:
+        return f"{self.backend}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
+
+    def _client_for_loop(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            import openai
+
+            self._client = openai.AsyncOpenAI(
+                api_key=self._api_key,
+                base_url=self.base_url,
+                max_retries=0,
+                timeout=self.timeout,
+            )
+            self._client_loop = loop
+        return self._client
+
+    def _extra_body(self, request: Request) -> Optional[dict[str, Any]]:
+        return None
+
+    async def _generate(self, request: Request) -> RawCompletion:
+        import openai
+
+        client = self._client_for_loop()
+        params: dict[str, Any] = {
+            "model": self.model,
+            "messages": list(request.messages),
+            "n": request.n,
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if request.seed is not None:
+            params["seed"] = request.seed
+        if request.stop:
+            params["stop"] = list(request.stop)
+        extra = self._extra_body(request)
+        if extra:
+            params["extra_body"] = extra
+        try:
+            resp = await client.chat.completions.create(**params)
+        except openai.OpenAIError as exc:
+            raise translate_error(exc, self.endpoint) from exc
+        choices = sorted(resp.choices or [], key=lambda c: c.index)
+        texts = [(c.message.content or "") if c.message else "" for c in choices]
+        usage = getattr(resp, "usage", None)
+        timings = getattr(resp, "timings", None) or (resp.model_extra or {}).get("timings")
+        return RawCompletion(
+            texts=texts,
+            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            extra={"timings": timings} if timings else {},
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            try:
+                await self._client.close()
+            except RuntimeError:  # closed from another event loop
+                pass
+            self._client = None

@@ -1,0 +1,117 @@
+"""Plain values passed through the model layer: requests, completions, usage records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional, Sequence
+
+Message = dict[str, str]
+
+
+def freeze_messages(messages: Sequence[Message]) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """Messages as a hashable, order-preserving value."""
+    return tuple(tuple(sorted((str(k), str(v)) for k, v in m.items())) for m in messages)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One chat-completion request, independent of any backend.
+
+    Attributes:
+        messages: The chat messages.
+        n: Number of samples wanted.
+        temperature: Sampling temperature (0 is greedy).
+        max_tokens: Cap on generated tokens per sample.
+        seed: Sampling seed (part of the cache key; ``None`` means unseeded).
+        stop: Optional stop strings.
+    """
+
+    messages: tuple[Message, ...]
+    n: int = 1
+    temperature: float = 0.0
+    max_tokens: int = 256
+    seed: Optional[int] = 0
+    stop: tuple[str, ...] = ()
+
+    def sampling(self) -> dict[str, Any]:
+        """The sampling parameters that change what the model returns (for cache keys)."""
+        return {
+            "temperature": float(self.temperature),
+            "max_tokens": int(self.max_tokens),
+            "seed": self.seed,
+            "stop": list(self.stop),
+        }
+
+    def sample_key(self, identity: dict[str, Any], index: int) -> str:
+        """sha256 of the whole request for sample ``index``: backend identity (no credentials),
+        messages, sampling parameters, seed and sample index."""
+        payload = {
+            "identity": identity,
+            "messages": [dict(m) for m in self.messages],
+            "sampling": self.sampling(),
+            "sample_index": index,
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class RawCompletion:
+    """What a backend returns for one request: one text per sample and token counts."""
+
+    texts: list[str]
+    input_tokens: int = 0
+    output_tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Usage:
+    """The record of one model call, paid or answered from the cache.
+
+    Attributes:
+        role: What the call was for (``task``, ``optimizer``, ``embedding``).
+        model: The model spec.
+        calls: Backend requests sent (0 when every sample came from the cache).
+        samples: Samples returned.
+        cached_samples: Samples answered from the cache.
+        input_tokens: Prompt tokens of the paid requests.
+        output_tokens: Generated tokens of the paid requests.
+        retries: Failed attempts that were retried.
+        latency_s: Wall time of the call, waiting for limits included.
+        cost_usd: Cost of the paid requests, ``None`` when the price is unknown.
+    """
+
+    role: str
+    model: str
+    calls: int = 0
+    samples: int = 0
+    cached_samples: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    retries: int = 0
+    latency_s: float = 0.0
+    cost_usd: Optional[float] = 0.0
+
+    @property
+    def cached(self) -> bool:
+        """True when the call was answered entirely from the cache."""
+        return self.calls == 0 and self.cached_samples > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Completion:
+    """The result of a model call: one text per sample, in sample-index order."""
+
+    texts: list[str]
+    usage: Usage
+
+    @property
+    def text(self) -> str:
+        """The first sample."""
+        return self.texts[0]
