@@ -6,18 +6,28 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpo-splits"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory, monkeypatch):
-    """Every test gets its own GPO_HOME so caches never leak between tests.
+@pytest.fixture(scope="session")
+def _shared_models_dir(tmp_path_factory):
+    """One folder for assembled local weights, shared by the whole session."""
+    path = os.environ.get("GPO_TEST_MODELS_DIR")
+    if path:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        return Path(path)
+    return tmp_path_factory.mktemp("models")
 
-    Local model weights are shared through GPO_TEST_MODELS_HOME (assembled once per session).
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch, _shared_models_dir):
+    """Every test gets its own GPO_HOME, so caches never leak between tests.
+
+    Assembled model weights are shared (``models`` is a link to one session folder), and
+    ``GPO_TEST_MODELS_DIR`` can keep them across sessions.
     """
     home = tmp_path_factory.mktemp("gpo_home")
+    (home / "models").symlink_to(_shared_models_dir, target_is_directory=True)
     monkeypatch.setenv("GPO_HOME", str(home))
-    models = os.environ.get("GPO_TEST_MODELS_HOME")
-    if models:
-        (home / "models").symlink_to(Path(models) / "models", target_is_directory=True)
-    monkeypatch.delenv("GPO_MODEL", raising=False)
+    for var in ("GPO_MODEL", "GPO_PRICES", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
     yield home
 
 
@@ -27,3 +37,10 @@ def data_dir():
     if not path.is_dir():
         pytest.skip(f"paper splits not found at {path}")
     return path
+
+
+def local_model_available(name: str) -> bool:
+    from gpo.lm.llama_server import available_runtime
+    from gpo.lm.weights import status
+
+    return available_runtime() is not None and status(name) != "missing"

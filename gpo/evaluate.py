@@ -1,0 +1,221 @@
+"""Scoring one prompt on a set of examples with the task model.
+
+Concurrent (async, bounded), memoized per (prompt, example), results in input order
+whatever the concurrency. Failed calls are counted, never scored as wrong answers: past
+``max_error_rate`` the evaluation stops with :class:`gpo.errors.EvaluationError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Optional, Sequence
+
+from gpo.errors import ConfigError, EvaluationError, LMError
+from gpo.lm.base import LM
+from gpo.scoring import AnswerFormat, get_answer_format
+from gpo.tasks.base import Example, Message, Task
+
+
+@dataclass
+class ExampleResult:
+    """The outcome of one example.
+
+    Attributes:
+        index: Position in the evaluated list.
+        example_id: The example's stable id.
+        input: The question.
+        target: The reference answer(s).
+        prediction: The parsed answer (``None`` when nothing could be parsed).
+        score: In [0, 1]; 0 for failed calls, which are excluded from the mean.
+        output: The model's first-round answer.
+        final_output: The answer to the follow-up question (two-round mode).
+        error: The failure of the model call, if any.
+    """
+
+    index: int
+    example_id: str
+    input: str
+    target: Any
+    prediction: Optional[str]
+    score: float
+    output: str = ""
+    final_output: Optional[str] = None
+    error: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if isinstance(self.target, tuple):
+            d["target"] = list(self.target)
+        return d
+
+
+@dataclass
+class EvalResult:
+    """A prompt's score on a list of examples, with every example's outcome.
+
+    Attributes:
+        prompt: The instruction evaluated.
+        score: Mean score over the examples whose calls succeeded.
+        results: Per-example outcomes, in input order.
+        n_errors: Examples whose model calls failed.
+        split: The split's name, when the examples came from one.
+        seconds: Wall time.
+    """
+
+    prompt: str
+    score: float
+    results: list[ExampleResult]
+    n_errors: int = 0
+    split: Optional[str] = None
+    seconds: float = 0.0
+
+    @property
+    def n(self) -> int:
+        return len(self.results)
+
+    def to_dict(self, with_results: bool = True) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "prompt": self.prompt,
+            "split": self.split,
+            "score": self.score,
+            "n": self.n,
+            "n_errors": self.n_errors,
+            "seconds": round(self.seconds, 3),
+        }
+        if with_results:
+            d["results"] = [r.to_dict() for r in self.results]
+        return d
+
+
+@dataclass
+class Evaluator:
+    """Scores prompts on a task's examples with a task model.
+
+    Args:
+        task: The task (its placement and answer format are used).
+        lm: The task model.
+        two_round: Ask a follow-up question for the final answer (the paper's protocol
+            for chat models); one-round parses the first answer and halves the calls.
+        max_tokens: Cap on the first answer.
+        follow_up_max_tokens: Cap on the answer to the follow-up.
+        concurrency: Examples in flight at once (the model's endpoint limit also applies).
+        max_error_rate: Share of failed examples above which evaluation stops.
+        role: Ledger role of the calls.
+
+    Example:
+        >>> import asyncio
+        >>> from gpo.lm import ScriptedLM
+        >>> from gpo.tasks.base import Task, Example
+        >>> task = Task("demo", {"eval": [Example("Is 4 even?", "Yes")]}, "yes_no")
+        >>> ev = Evaluator(task, ScriptedLM(["Yes, it is."]), two_round=False)
+        >>> asyncio.run(ev.evaluate("Answer briefly.", split="eval")).score
+        1.0
+    """
+
+    task: Task
+    lm: LM
+    two_round: bool = True
+    max_tokens: int = 256
+    follow_up_max_tokens: int = 100
+    concurrency: int = 8
+    max_error_rate: float = 0.05
+    role: str = "task"
+    _memo: dict[tuple[str, str], ExampleResult] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+        if not 0.0 <= self.max_error_rate <= 1.0:
+            raise ConfigError(f"max_error_rate must be in [0, 1], got {self.max_error_rate}")
+        self.format: AnswerFormat = get_answer_format(self.task.answer_format)
+
+    def follow_up_messages(self, first: list[Message], answer: str, example: Example) -> list[Message]:
+        """The second-round conversation: the first round, the answer, and the follow-up."""
+        return first + [
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": self.format.follow_up(example.input)},
+        ]
+
+    async def _one(self, prompt: str, example: Example, index: int, gate: asyncio.Semaphore) -> ExampleResult:
+        key = (prompt, example.id)
+        if key in self._memo:
+            cached = self._memo[key]
+            return ExampleResult(**{**cached.__dict__, "index": index})
+        async with gate:
+            first = self.task.messages(prompt, example)
+            final: Optional[str] = None
+            try:
+                out = (await self.lm(first, max_tokens=self.max_tokens, role=self.role)).text
+                parsed_text = out
+                if self.two_round:
+                    msgs = self.follow_up_messages(first, out, example)
+                    final = (
+                        await self.lm(msgs, max_tokens=self.follow_up_max_tokens, role=self.role)
+                    ).text
+                    parsed_text = final
+            except LMError as exc:
+                return ExampleResult(
+                    index, example.id, example.input, example.target, None, 0.0, error=str(exc)
+                )
+        prediction = self.format.extract(parsed_text, example.input)
+        if prediction is None and final is not None:
+            # The follow-up answer had nothing parsable; the first answer may.
+            prediction = self.format.extract(out, example.input)
+        score = float(self.format.score(prediction, example.target))
+        result = ExampleResult(
+            index, example.id, example.input, example.target, prediction, score, out, final
+        )
+        self._memo[key] = result
+        return result
+
+    async def evaluate(
+        self,
+        prompt: str,
+        examples: Optional[Sequence[Example]] = None,
+        *,
+        split: Optional[str] = None,
+        limit: Optional[int] = None,
+    ) -> EvalResult:
+        """Scores ``prompt`` on ``examples`` (or on a split of the task).
+
+        Raises:
+            EvaluationError: More than ``max_error_rate`` of the calls failed.
+        """
+        if examples is None:
+            if split is None:
+                raise ConfigError("give examples or a split to evaluate on")
+            examples = self.task.split(split, limit)
+        elif limit is not None:
+            examples = list(examples)[:limit]
+        started = time.perf_counter()
+        gate = asyncio.Semaphore(self.concurrency)
+        results = await asyncio.gather(
+            *(self._one(prompt, ex, i, gate) for i, ex in enumerate(examples))
+        )
+        failed = [r for r in results if r.error]
+        if results and len(failed) / len(results) > self.max_error_rate:
+            raise EvaluationError(
+                f"{len(failed)} of {len(results)} model calls failed while evaluating a prompt; "
+                f"first failure: {failed[0].error}",
+                hint="fix the model endpoint, or raise the allowed error rate",
+            )
+        ok = [r.score for r in results if not r.error]
+        score = sum(ok) / len(ok) if ok else 0.0
+        return EvalResult(
+            prompt=prompt,
+            score=score,
+            results=list(results),
+            n_errors=len(failed),
+            split=split,
+            seconds=time.perf_counter() - started,
+        )
+
+    async def evaluate_many(
+        self, prompts: Iterable[str], examples: Sequence[Example], split: Optional[str] = None
+    ) -> list[EvalResult]:
+        """Scores several prompts on the same examples, concurrently; results in order."""
+        return list(
+            await asyncio.gather(*(self.evaluate(p, examples, split=split) for p in prompts))
+        )
