@@ -156,9 +156,11 @@ class Evaluator:
                     ).text
                     parsed_text = final
             except LMError as exc:
-                return ExampleResult(
-                    index, example.id, example.input, example.target, None, 0.0, error=str(exc)
+                failed = ExampleResult(
+                    index, example.id, example.input, example.target, None, 0.0, error=exc.message
                 )
+                failed._exc = exc  # type: ignore[attr-defined]
+                return failed
         prediction = self.format.extract(parsed_text, example.input)
         if prediction is None and final is not None:
             # The follow-up answer had nothing parsable; the first answer may.
@@ -196,10 +198,12 @@ class Evaluator:
         )
         failed = [r for r in results if r.error]
         if results and len(failed) / len(results) > self.max_error_rate:
+            cause = getattr(failed[0], "_exc", None)
             raise EvaluationError(
-                f"{len(failed)} of {len(results)} model calls failed while evaluating a prompt; "
-                f"first failure: {failed[0].error}",
-                hint="fix the model endpoint, or raise the allowed error rate",
+                f"{len(failed)} of {len(results)} examples failed while evaluating a prompt: "
+                f"{failed[0].error}",
+                hint=(cause.hint if cause is not None and cause.hint else None)
+                or "fix the model endpoint, or raise the allowed error rate",
             )
         ok = [r.score for r in results if not r.error]
         score = sum(ok) / len(ok) if ok else 0.0

@@ -60,7 +60,7 @@ async def call_with_retries(
             return await fn()
         except LMError as exc:
             if not exc.retryable or attempt >= policy.max_attempts:
-                if exc.retryable:
+                if exc.retryable and attempt > 1:
                     exc.message = f"{exc.message} (gave up after {attempt} attempts)"
                     exc.args = (exc.message,)
                 raise

