@@ -90,8 +90,10 @@ def tasks(data_dir: Optional[Path], show_all: bool, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title=f"Tasks (data folder: {data_dir or 'not set'})")
-    for col in ("task", "answer", "data", "description"):
-        table.add_column(col)
+    table.add_column("task", no_wrap=True)
+    table.add_column("answer", no_wrap=True)
+    table.add_column("data")
+    table.add_column("description")
     for i in rows:
         table.add_row(i.name, i.answer_format, "yes" if i.available else "missing", i.description)
     _console().print(table)

@@ -42,7 +42,8 @@ def test_tasks_lists_data_folder_tasks(capsys, data_dir):
     assert code == 0 and "bbh/word_sorting" in out
 
 
-def test_tasks_without_data_lists_builtin_and_says_how(capsys):
+def test_tasks_without_data_lists_builtin_and_says_how(capsys, monkeypatch):
+    monkeypatch.delenv("GPO_DATA_DIR", raising=False)
     code, out, _ = run(capsys, "tasks")
     assert code == 0
     assert "synthetic/word_sorting" in out and "GPO_DATA_DIR" in out

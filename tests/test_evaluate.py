@@ -76,7 +76,7 @@ async def test_failed_calls_stop_evaluation_instead_of_scoring_wrong():
     task = yes_no_task(4)
     lm = ScriptedLM([LMServerError("HTTP 503")] * 4, retry=FAST)
     ev = Evaluator(task, lm, two_round=False, max_error_rate=0.25)
-    with pytest.raises(EvaluationError, match="4 of 4 model calls failed.*503"):
+    with pytest.raises(EvaluationError, match="4 of 4 examples failed.*503"):
         await ev.evaluate("P", split="eval")
 
 
