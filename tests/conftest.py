@@ -33,7 +33,7 @@ def _isolated_home(tmp_path_factory, monkeypatch, _shared_models_dir):
 
 @pytest.fixture
 def data_dir():
-    path = Path(os.environ.get("GPO_DATA_DIR", SHARED_DATA))
+    path = Path(os.environ.get("GPO_DATA_DIR") or SHARED_DATA)
     if not path.is_dir():
         pytest.skip(f"paper splits not found at {path}")
     return path
