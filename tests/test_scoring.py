@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conftest import SHARED_DATA
 import json
 import os
 from pathlib import Path
@@ -507,7 +508,7 @@ def test_word_edit_distance(a: str, b: str, expected: int) -> None:
 # Real targets from the paper's splits
 # ---------------------------------------------------------------------------
 
-DATA_DIR = Path(os.environ.get("GPO_DATA_DIR", "/work/shared/data/gpo-splits"))
+DATA_DIR = Path(os.environ.get("GPO_DATA_DIR") or SHARED_DATA)
 
 BBH_FORMATS = {
     "causal_judgement": "yes_no",

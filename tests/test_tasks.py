@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conftest import SHARED_DATA
 import csv
 import json
 import os
@@ -25,7 +26,7 @@ from gpo.tasks import (
 )
 from gpo.tasks.files import parse_split
 
-PAPER_DATA = Path(os.environ.get("GPO_DATA_DIR") or "/work/shared/data/gpo-splits")
+PAPER_DATA = Path(os.environ.get("GPO_DATA_DIR") or SHARED_DATA)
 needs_paper_data = pytest.mark.skipif(
     not (PAPER_DATA / "BIG-Bench-Hard").is_dir(), reason=f"paper splits not found at {PAPER_DATA}"
 )
