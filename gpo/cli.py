@@ -20,6 +20,9 @@ from gpo.errors import GPOError
 
 EXAMPLES = """\b
 Examples:
+  gpo optimize --task synthetic/boolean_expressions
+  gpo optimize --task bbh/navigate --data-dir DATA --method gpo --protocol paper -m openai:gpt-4o-mini
+  gpo optimize --task bbh/navigate --data-dir DATA --trajectory recency --schedule linear --dry-run
   gpo tasks --data-dir ../shared/data/gpo-splits
   gpo models
   gpo evaluate --task synthetic/boolean_expressions --prompt "Let's think step by step." --limit 20
@@ -290,6 +293,109 @@ def evaluate(
     )
     if out is not None:
         click.echo(f"per-example results: {out}")
+
+
+# ---------------------------------------------------------------------------- optimize
+
+
+def _fmt(score: Optional[float]) -> str:
+    return "  –  " if score is None else f"{score:.3f}"
+
+
+def _print_event(event: dict) -> None:
+    kind = event["type"]
+    if kind == "start":
+        click.echo(f"optimizing: {event['total']} steps, {event['n_eval']} eval examples", err=True)
+    elif kind == "initial":
+        click.echo(f"step 0: initial prompt eval {_fmt(event['eval'])}", err=True)
+    elif kind == "step":
+        cands = event["candidates"]
+        scored = [c[1] for c in cands if c[1] is not None]
+        rejected = sum(1 for c in cands if c[2])
+        dups = sum(1 for c in cands if c[3])
+        budget = "no limit" if event["budget"] is None else f"{event['budget']} words"
+        click.echo(
+            f"step {event['step']}/{event['total']}: budget {budget}; {len(cands)} candidates "
+            f"(best {_fmt(max(scored) if scored else None)}, {rejected} rejected, {dups} repeats); "
+            f"next prompt {_fmt(event['score'])}; best so far {_fmt(event['best'])}",
+            err=True,
+        )
+
+
+@cli.command()
+@click.option("--task", "-t", "task_spec", required=True, help="Task spec (see `gpo tasks`).")
+@click.option("--method", default="gpo", show_default=True, type=click.Choice(["gpo", "ape", "apo", "opro", "pe2", "sgdm", "cot", "empty"]), help="Optimizer preset.")
+@click.option("--protocol", default="quick", show_default=True, type=click.Choice(["quick", "paper"]), help="quick: a few minutes on a CPU; paper: the paper's protocol (3 epochs, 8 candidates, two rounds, full splits).")
+@click.option("--steps", type=click.IntRange(min=0), default=None, help="Number of steps T.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs over the train split (T = epochs × steps per epoch).")
+@click.option("--candidates", "num_candidates", type=click.IntRange(min=1), default=None, help="Candidates sampled per step.")
+@click.option("--eval-limit", type=click.IntRange(min=1), default=None, help="Use the first N eval examples.")
+@click.option("--test-limit", type=click.IntRange(min=1), default=None, help="Use the first N test examples.")
+@model_option
+@click.option("--optimizer-model", default=None, help="Optimizer model spec (default: the task model).")
+@click.option("--embedder", default="auto", show_default=True, help="Embedder for relevance: auto, local, lexical, st:MODEL, openai:MODEL[@URL].")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where to write the run (default: $GPO_HOME/runs/...).")
+@data_dir_option
+@click.option("--initial-prompt", default=None, help="p0 (default: \"Let's think step by step.\").")
+@click.option("--information", default=None, help="Current information: P, P+M, P+R or P+M+R.")
+@click.option("--trajectory", default=None, type=click.Choice(["none", "summary", "recency", "relevance", "importance"]), help="Momentum: which past prompts the meta-prompt shows.")
+@click.option("--k", "k", type=click.IntRange(min=1), default=None, help="Trajectory size.")
+@click.option("--refinement", default=None, type=click.Choice(["generation", "editing"]), help="Update: write a new prompt or edit the current one.")
+@click.option("--schedule", default=None, type=click.Choice(["none", "constant", "linear", "cosine"]), help="Learning rate: the edit budget schedule.")
+@click.option("--lr-init", type=click.IntRange(min=0), default=None, help="Initial edit budget in words.")
+@click.option("--lr-end", type=click.IntRange(min=0), default=None, help="Final edit budget in words.")
+@click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=None, help="Linear warm-up steps.")
+@click.option("--selection", default=None, type=click.Choice(["paper", "elitist"]), help="paper: best candidate not already a winner; elitist: keep the current prompt unless beaten.")
+@click.option("--reject-over-budget/--keep-over-budget", default=None, help="Reject and resample candidates that change more words than allowed.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Mini-batch size B (reflections, steps per epoch).")
+@click.option("--format-examples", "num_format_examples", type=click.IntRange(min=0), default=None, help="Examples shown in the meta-prompt.")
+@click.option("--two-round/--one-round", default=None, help="Answer extraction mode (default: the protocol's).")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Cap on the task model's first answer.")
+@click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None)
+@click.option("--test-every-step", is_flag=True, help="Score each step's prompt on test too (for curves; costs calls).")
+@click.option("--dry-run", is_flag=True, help="Run the whole loop offline with the fake model.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the result.")
+def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidates, model, **kw) -> None:
+    """Optimize a task's instruction with GPO or a baseline, and write a run directory."""
+    from gpo.api import optimize as run_optimize
+
+    steps_given = kw.get("steps") is not None
+    if steps_given and kw.get("epochs") is not None:
+        from gpo.errors import ConfigError
+
+        raise ConfigError("give --steps or --epochs, not both")
+    on_event = None if (quiet or as_json) else _print_event
+    result = run_optimize(
+        task_spec,
+        method,
+        protocol=protocol,
+        model=model,
+        num_candidates=num_candidates,
+        cache=not no_cache,
+        on_event=on_event,
+        **kw,
+    )
+    s = result.summary
+    if as_json:
+        click.echo(json.dumps({**s, "run_dir": str(result.run_dir.path) if result.run_dir else None}, indent=2))
+        return
+    sc = s["scores"]
+    click.echo(f"task {s['task']} · method {s['method']} · task model {s['models']['task']} · optimizer {s['models']['optimizer']}")
+    click.echo(f"initial prompt: {s['initial_prompt']!r}")
+    click.echo(f"  eval {_fmt(sc['initial']['eval'])}   test {_fmt(sc['initial']['test'])}")
+    click.echo(f"best prompt (step {s['best_step']}): {s['best_prompt']!r}")
+    click.echo(f"  eval {_fmt(sc['best']['eval'])}   test {_fmt(sc['best']['test'])}")
+    u = s["usage"]
+    click.echo(
+        f"calls: task {u['task'].get('requests', 0)} paid / {u['task'].get('calls', 0)}, "
+        f"optimizer {u['optimizer'].get('requests', 0)} paid / {u['optimizer'].get('calls', 0)}; "
+        f"{s['steps_completed']} steps in {s['seconds']:.0f} s ({s['stopped_reason']})"
+    )
+    if result.run_dir is not None:
+        click.echo(f"run directory: {result.run_dir.path}")
 
 
 # ---------------------------------------------------------------------------- entry point

@@ -116,7 +116,8 @@ class ScriptedLM(LM):
 
     Args:
         replies: The queue.
-        default: What to answer once the queue is empty (``None``: raise).
+        default: What to answer once the queue is empty (a string or a function of the
+            request; ``None``: raise).
         **kwargs: Policy settings of :class:`gpo.lm.base.LM`.
 
     Example:
@@ -130,7 +131,7 @@ class ScriptedLM(LM):
 
     backend = "scripted"
 
-    def __init__(self, replies: Iterable[Reply] = (), *, default: Optional[str] = None, **kwargs: Any):
+    def __init__(self, replies: Iterable[Reply] = (), *, default: Optional[Reply] = None, **kwargs: Any):
         kwargs.setdefault("concurrency", 1)
         super().__init__(**kwargs)
         self.model = "scripted"
@@ -149,7 +150,7 @@ class ScriptedLM(LM):
             if not self.queue:
                 if self.default is None:
                     raise LMError("the scripted model ran out of replies", hint="add more replies")
-                texts.append(self.default)
+                texts.append(self.default(request) if callable(self.default) else self.default)
                 continue
             reply = self.queue.popleft()
             if isinstance(reply, Exception):

@@ -1,0 +1,262 @@
+"""``gpo.optimize``: one call from a task spec to an optimized prompt and a run directory."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+from gpo.errors import ConfigError
+from gpo.optim.optimizer import (
+    LearningRate,
+    OptimizationRun,
+    PromptOptimizer,
+    RunResult,
+    steps_per_epoch,
+)
+from gpo.optim.presets import COT_PROMPT, get_preset
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a run is budgeted and how the task model is queried.
+
+    ``paper`` is the paper's protocol; ``quick`` fits a 2-core CPU in a few minutes with the
+    packaged local model (fewer steps, candidates and examples, one-round answers capped at
+    64 tokens). Every field can be overridden.
+    """
+
+    steps: Optional[int] = None
+    epochs: Optional[int] = 3
+    batch_size: int = 8
+    num_candidates: int = 8
+    num_format_examples: int = 3
+    two_round: bool = True
+    max_tokens: int = 256
+    follow_up_max_tokens: int = 100
+    eval_limit: Optional[int] = None
+    test_limit: Optional[int] = None
+    initial_prompt: str = COT_PROMPT
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "paper": Protocol(),
+    "quick": Protocol(
+        steps=3,
+        epochs=None,
+        num_candidates=4,
+        two_round=False,
+        max_tokens=64,
+        eval_limit=16,
+        test_limit=32,
+    ),
+}
+
+
+def build_optimizer(
+    method: str,
+    *,
+    information: Optional[str] = None,
+    trajectory: Optional[str] = None,
+    k: Optional[int] = None,
+    refinement: Optional[str] = None,
+    schedule: Optional[str] = None,
+    lr_init: Optional[int] = None,
+    lr_end: Optional[int] = None,
+    warmup_steps: Optional[int] = None,
+    selection: Optional[str] = None,
+    reject_over_budget: Optional[bool] = None,
+    batch_size: Optional[int] = None,
+    num_candidates: Optional[int] = None,
+    num_format_examples: Optional[int] = None,
+    optimizer_temperature: Optional[float] = None,
+    optimizer_max_tokens: Optional[int] = None,
+) -> PromptOptimizer:
+    """A preset with any of its parts replaced (the CLI's part overrides)."""
+    from gpo.optim.direction import parse_information
+    from gpo.optim.momentum import make_momentum
+
+    opt = get_preset(method)
+    if information is not None or batch_size is not None:
+        info = parse_information(information or opt.information.name, batch_size or opt.information.batch_size)
+        opt = replace(opt, information=info)
+    if trajectory is not None or k is not None:
+        kind = trajectory or opt.momentum.name
+        opt = replace(opt, momentum=make_momentum(kind, k or getattr(opt.momentum, "k", 0) or 3))
+    lr = opt.learning_rate
+    if schedule is not None or lr_init is not None or lr_end is not None or warmup_steps is not None:
+        lr = LearningRate(
+            kind=schedule or lr.kind,
+            init_value=lr.init_value if lr_init is None else lr_init,
+            end_value=lr.end_value if lr_end is None else lr_end,
+            warmup_steps=lr.warmup_steps if warmup_steps is None else warmup_steps,
+        )
+    changes: dict[str, Any] = {"learning_rate": lr}
+    for name, value in (
+        ("refinement", refinement),
+        ("selection", selection),
+        ("reject_over_budget", reject_over_budget),
+        ("num_candidates", num_candidates),
+        ("num_format_examples", num_format_examples),
+        ("temperature", optimizer_temperature),
+        ("max_tokens", optimizer_max_tokens),
+    ):
+        if value is not None:
+            changes[name] = value
+    return replace(opt, **changes)
+
+
+async def optimize_async(
+    task: str,
+    method: str = "gpo",
+    *,
+    protocol: str = "quick",
+    model: Optional[str] = None,
+    optimizer_model: Optional[str] = None,
+    embedder: str = "auto",
+    steps: Optional[int] = None,
+    epochs: Optional[int] = None,
+    eval_limit: Optional[int] = None,
+    test_limit: Optional[int] = None,
+    seed: int = 0,
+    run_dir: Union[str, Path, None, bool] = None,
+    data_dir: Union[str, Path, None] = None,
+    initial_prompt: Optional[str] = None,
+    two_round: Optional[bool] = None,
+    max_tokens: Optional[int] = None,
+    placement: Optional[str] = None,
+    concurrency: Optional[int] = None,
+    test_every_step: bool = False,
+    cache: bool = True,
+    dry_run: bool = False,
+    on_event: Optional[Callable[[dict], None]] = None,
+    **parts: Any,
+) -> RunResult:
+    """Async form of :func:`optimize`."""
+    from gpo.config import default_model
+    from gpo.embed import get_embedder
+    from gpo.evaluate import Evaluator
+    from gpo.lm import get_lm
+    from gpo.lm.ledger import Ledger
+    from gpo.runs.rundir import RunDir, default_run_dir
+    from gpo.tasks import load_task
+
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"unknown protocol {protocol!r}", hint=f"use one of {', '.join(PROTOCOLS)}")
+    if steps is not None and epochs is not None:
+        raise ConfigError("give steps or epochs, not both")
+    proto = PROTOCOLS[protocol]
+    task_options = {"placement": placement} if placement else {}
+    task_obj = load_task(task, data_dir=data_dir, **task_options)
+
+    parts = {k: v for k, v in parts.items() if v is not None}
+    parts.setdefault("batch_size", proto.batch_size)
+    parts.setdefault("num_candidates", proto.num_candidates)
+    parts.setdefault("num_format_examples", proto.num_format_examples)
+    optimizer = build_optimizer(method, **parts)
+
+    if steps is None:
+        if epochs is None and proto.steps is not None:
+            steps = proto.steps
+        else:
+            n_train = len(task_obj.splits.get("train") or [])
+            if not n_train:
+                raise ConfigError(f"task {task_obj.name} has no train split to count epochs", hint="give --steps")
+            steps = (epochs or proto.epochs or 1) * steps_per_epoch(n_train, optimizer.information.batch_size)
+    if optimizer.evaluation_only:
+        steps = 0
+    p0 = initial_prompt if initial_prompt is not None else (
+        optimizer.initial_prompt if optimizer.initial_prompt is not None else proto.initial_prompt
+    )
+    if dry_run:
+        model = optimizer_model = "fake:"
+        embedder = "lexical"
+    task_spec = model or default_model()
+    opt_spec = optimizer_model or task_spec
+    ledger = Ledger()
+    task_lm = get_lm(task_spec, cache=cache, ledger=ledger)
+    opt_lm = task_lm if opt_spec == task_spec else get_lm(opt_spec, cache=cache, ledger=ledger)
+    emb = get_embedder(embedder, ledger=ledger)
+    evaluator = Evaluator(
+        task_obj,
+        task_lm,
+        two_round=proto.two_round if two_round is None else two_round,
+        max_tokens=max_tokens or proto.max_tokens,
+        follow_up_max_tokens=proto.follow_up_max_tokens,
+        concurrency=concurrency or max(8, getattr(task_lm, "concurrency", 8)),
+    )
+    config = {
+        "task": task,
+        "method": method,
+        "protocol": protocol,
+        "model": task_spec,
+        "optimizer_model": opt_spec,
+        "embedder": embedder,
+        "steps": steps,
+        "eval_limit": proto.eval_limit if eval_limit is None else eval_limit,
+        "test_limit": proto.test_limit if test_limit is None else test_limit,
+        "seed": seed,
+        "data_dir": str(data_dir) if data_dir else None,
+        "initial_prompt": p0,
+        "two_round": evaluator.two_round,
+        "max_tokens": evaluator.max_tokens,
+        "follow_up_max_tokens": evaluator.follow_up_max_tokens,
+        "placement": task_obj.placement,
+        "test_every_step": test_every_step,
+        "parts": parts,
+        "optimizer": optimizer.describe(),
+    }
+    rd = None
+    if run_dir is not False:
+        rd = RunDir(run_dir if run_dir else default_run_dir(task_obj.name, optimizer.name))
+    run = OptimizationRun(
+        optimizer,
+        task_obj,
+        evaluator,
+        opt_lm,
+        emb,
+        steps=steps,
+        initial_prompt=p0,
+        seed=seed,
+        eval_limit=config["eval_limit"],
+        test_limit=config["test_limit"],
+        test_every_step=test_every_step,
+        run_dir=rd,
+        config=config,
+        ledger=ledger,
+        on_event=on_event,
+    )
+    try:
+        return await run.run()
+    finally:
+        await task_lm.aclose()
+        if opt_lm is not task_lm:
+            await opt_lm.aclose()
+
+
+def optimize(task: str, method: str = "gpo", **kwargs: Any) -> RunResult:
+    """Optimizes the instruction of a task and writes a run directory.
+
+    Args:
+        task: A task spec (``bbh/navigate``, ``synthetic/boolean_expressions``, ``jsonl:…``).
+        method: ``gpo``, ``ape``, ``apo``, ``opro``, ``pe2``, ``sgdm``, ``cot`` or ``empty``.
+        **kwargs: ``protocol`` (``quick`` or ``paper``), ``model``, ``optimizer_model``,
+            ``embedder``, ``steps`` or ``epochs``, ``eval_limit``, ``test_limit``, ``seed``,
+            ``run_dir`` (``False``: write nothing), ``data_dir``, ``initial_prompt``,
+            ``two_round``, ``max_tokens``, ``placement``, ``dry_run``, and part overrides
+            (``information``, ``trajectory``, ``k``, ``refinement``, ``schedule``,
+            ``lr_init``, ``lr_end``, ``warmup_steps``, ``selection``,
+            ``reject_over_budget``, ``batch_size``, ``num_candidates``,
+            ``num_format_examples``).
+
+    Returns:
+        The run's summary and state.
+
+    Example:
+        >>> result = optimize("synthetic/boolean_expressions", "gpo", dry_run=True,
+        ...                   steps=2, run_dir=False)  # doctest: +SKIP
+        >>> result.summary["steps_completed"]  # doctest: +SKIP
+        2
+    """
+    return asyncio.run(optimize_async(task, method, **kwargs))

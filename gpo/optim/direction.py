@@ -1,0 +1,120 @@
+"""The update direction: what the meta-prompt says about the current prompt.
+
+Gradient descent moves along the gradient at the current point; an LLM optimizer reads
+"current information": the prompt (P), its score (M), and a reflection on its mistakes (R)
+written by the optimizer model over the wrong answers of a training mini-batch.
+
+References:
+    GPO (Tang et al., 2025), section 4.2 "Update direction", current information.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from gpo.errors import ConfigError
+from gpo.optim import prompts as P
+from gpo.seeding import rng_for
+from gpo.tasks.base import Example, render_placeholder
+
+if TYPE_CHECKING:
+    from gpo.optim.optimizer import StepContext
+
+
+def minibatch(train: Sequence[Example], batch_size: int, step: int, seed: int) -> list[Example]:
+    """The training mini-batch of a step: epochs walk a seeded permutation of ``train``.
+
+    Step ``t`` (1-based) takes batch ``(t − 1) mod n_batches`` of the permutation of its
+    epoch, so each epoch sees every example once.
+
+    >>> ex = [Example(str(i), str(i)) for i in range(16)]
+    >>> a, b = minibatch(ex, 8, 1, 0), minibatch(ex, 8, 2, 0)
+    >>> len(a), len(set(e.id for e in a + b))
+    (8, 16)
+    """
+    if not train:
+        return []
+    n_batches = max(1, -(-len(train) // batch_size))
+    epoch, index = divmod(step - 1, n_batches)
+    order = list(range(len(train)))
+    rng_for(seed, epoch, "minibatch").shuffle(order)
+    chosen = order[index * batch_size : (index + 1) * batch_size]
+    return [train[i] for i in chosen]
+
+
+@dataclass(frozen=True)
+class CurrentInfo:
+    """What the meta-prompt shows of the current prompt."""
+
+    prompt: str
+    score: Optional[float] = None
+    reflection: Optional[str] = None
+
+
+@dataclass
+class CurrentInformation:
+    """P, P+M, P+R or P+M+R: whether to show the score and a reflection.
+
+    Args:
+        score: Show the current prompt's eval score (M).
+        reflection: Write and show a reflection on its mistakes (R).
+        batch_size: Size B of the training mini-batch the reflection looks at.
+        max_shown: At most this many wrong examples go into the reflection call.
+    """
+
+    score: bool = True
+    reflection: bool = False
+    batch_size: int = 8
+    max_shown: int = 4
+
+    @property
+    def name(self) -> str:
+        return "P" + ("+M" if self.score else "") + ("+R" if self.reflection else "")
+
+    async def gather(self, ctx: "StepContext") -> CurrentInfo:
+        """Collects the current information of this step (reflection costs calls)."""
+        entry = ctx.state.current
+        reflection = None
+        if self.reflection:
+            reflection = await self.reflect(ctx, entry.prompt)
+            entry.reflection = reflection
+        return CurrentInfo(
+            prompt=entry.prompt,
+            score=entry.score if self.score else None,
+            reflection=reflection,
+        )
+
+    async def reflect(self, ctx: "StepContext", prompt: str) -> str:
+        """Evaluates ``prompt`` on the step's mini-batch and asks why the wrong ones failed."""
+        batch = minibatch(ctx.task.split("train"), self.batch_size, ctx.step, ctx.seed)
+        result = await ctx.evaluator.evaluate(prompt, batch, split="train")
+        wrong = [r for r in result.results if not r.error and r.score < 1.0][: self.max_shown]
+        if not wrong:
+            return P.NO_MISTAKES
+        examples = "\n\n".join(
+            P.REFLECTION_EXAMPLE.format(
+                input=render_placeholder(r.input, ctx.task.placement),
+                output=(r.final_output or r.output).strip(),
+                target=_show_target(r.target),
+            )
+            for r in wrong
+        )
+        text = P.REFLECTION_PROMPT.format(prompt=prompt, examples=examples)
+        return (await ctx.ask_optimizer(text, kind="reflection")).strip()
+
+
+def _show_target(target) -> str:
+    if isinstance(target, (tuple, list)):
+        return str(target[0]) if target else ""
+    return str(target)
+
+
+def parse_information(name: str, batch_size: int = 8) -> CurrentInformation:
+    """``P``, ``P+M``, ``P+R`` or ``P+M+R`` as a :class:`CurrentInformation`."""
+    parts = name.upper().replace(" ", "").split("+")
+    if not parts or parts[0] != "P" or not set(parts[1:]) <= {"M", "R"} or len(set(parts)) != len(parts):
+        raise ConfigError(
+            f"unknown current information {name!r}", hint="use P, P+M, P+R or P+M+R"
+        )
+    return CurrentInformation(score="M" in parts, reflection="R" in parts, batch_size=batch_size)

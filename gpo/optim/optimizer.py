@@ -1,0 +1,449 @@
+"""A prompt optimizer composed of parts, and the loop that runs it.
+
+One step reads like a gradient step: choose the direction (current information and
+trajectory), size the step (the learning-rate schedule), propose (sample the optimizer
+model), evaluate (the task model on the eval split), select the next prompt, record.
+
+References:
+    GPO (Tang et al., 2025): Unleashing the Potential of Large Language Models as Prompt
+    Optimizers: Analogical Analysis with Gradient-based Model Optimizers. AAAI 2025,
+    arXiv:2402.17564.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from gpo.errors import ConfigError
+from gpo.evaluate import EvalResult, Evaluator
+from gpo.lm.base import LM
+from gpo.lm.ledger import Ledger
+from gpo.optim.candidates import make_candidates
+from gpo.optim.direction import CurrentInformation
+from gpo.optim.learning_rate import make_schedule
+from gpo.optim.momentum import Momentum, RelevanceMomentum
+from gpo.optim.selection import check_selection, select_elitist, select_paper
+from gpo.optim.state import CandidateRecord, MetaPromptRecord, OptimizerState, TrajectoryEntry
+from gpo.optim.update import REFINEMENTS, render_meta_prompt
+from gpo.runs.rundir import RunDir
+from gpo.seeding import derive_seed, rng_for
+from gpo.tasks.base import Task
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Steps in one epoch: ``floor(n / B)``, plus one when the remainder is at least ``B / 2``.
+
+    >>> steps_per_epoch(48, 8), steps_per_epoch(20, 8), steps_per_epoch(35, 8)
+    (6, 3, 4)
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+    full, rest = divmod(n_train, batch_size)
+    return max(1, full + (1 if rest >= batch_size / 2 else 0))
+
+
+@dataclass
+class LearningRate:
+    """The edit-budget schedule: ``none``, ``constant``, ``linear`` or ``cosine`` (+ warm-up)."""
+
+    kind: str = "cosine"
+    init_value: int = 50
+    end_value: int = 10
+    warmup_steps: int = 0
+
+    def build(self, total_steps: int):
+        return make_schedule(
+            self.kind,
+            init_value=self.init_value,
+            end_value=self.end_value,
+            steps=max(1, total_steps),
+            warmup_steps=self.warmup_steps,
+        )
+
+    def describe(self) -> str:
+        if self.kind == "none":
+            return "none"
+        if self.kind == "constant":
+            text = f"constant({self.init_value})"
+        else:
+            text = f"{self.kind}({self.init_value}→{self.end_value})"
+        return text + (f"+warmup({self.warmup_steps})" if self.warmup_steps else "")
+
+
+@dataclass
+class PromptOptimizer:
+    """An LLM prompt optimizer = current information × trajectory × update × schedule × selection.
+
+    Attributes:
+        information: What the meta-prompt says about the current prompt (P, P+M, P+M+R…).
+        momentum: Which past prompts the meta-prompt shows.
+        refinement: ``generation`` (write a new prompt) or ``editing`` (modify the current one).
+        learning_rate: The edit budget per step.
+        selection: ``paper`` (best candidate not yet a step winner) or ``elitist``.
+        num_candidates: Samples drawn from the optimizer per step.
+        num_format_examples: Demonstrations shown in the meta-prompt.
+        temperature: Sampling temperature of the optimizer.
+        max_tokens: Cap on each optimizer sample.
+        reject_over_budget: Reject and resample candidates that change more words than allowed.
+        max_resample_rounds: Resampling rounds per step when rejecting over budget.
+        evaluation_only: Do not optimize; only score the initial prompt (CoT, Empty).
+        initial_prompt: The method's own starting prompt, when it has one.
+        name: The preset's name (``custom`` when built by hand).
+    """
+
+    information: CurrentInformation = field(default_factory=CurrentInformation)
+    momentum: Momentum = field(default_factory=lambda: RelevanceMomentum(3))
+    refinement: str = "generation"
+    learning_rate: LearningRate = field(default_factory=LearningRate)
+    selection: str = "paper"
+    num_candidates: int = 8
+    num_format_examples: int = 3
+    temperature: float = 1.0
+    max_tokens: int = 512
+    reject_over_budget: bool = False
+    max_resample_rounds: int = 2
+    evaluation_only: bool = False
+    initial_prompt: Optional[str] = None
+    name: str = "custom"
+
+    def __post_init__(self) -> None:
+        if self.refinement not in REFINEMENTS:
+            raise ConfigError(f"unknown refinement {self.refinement!r}", hint="use generation or editing")
+        check_selection(self.selection)
+        if self.num_candidates < 1:
+            raise ConfigError(f"num_candidates must be at least 1, got {self.num_candidates}")
+        if self.num_format_examples < 0:
+            raise ConfigError("num_format_examples cannot be negative")
+
+    def describe(self) -> dict[str, Any]:
+        """The optimizer's settings as plain data."""
+        return {
+            "name": self.name,
+            "information": self.information.name,
+            "batch_size": self.information.batch_size,
+            "trajectory": self.momentum.describe(),
+            "refinement": self.refinement,
+            "learning_rate": self.learning_rate.describe(),
+            "selection": self.selection,
+            "num_candidates": self.num_candidates,
+            "num_format_examples": self.num_format_examples,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "reject_over_budget": self.reject_over_budget,
+            "evaluation_only": self.evaluation_only,
+        }
+
+
+@dataclass
+class StepContext:
+    """What the parts of an optimizer may use during one step."""
+
+    run: "OptimizationRun"
+    step: int
+
+    @property
+    def state(self) -> OptimizerState:
+        return self.run.state
+
+    @property
+    def task(self) -> Task:
+        return self.run.task
+
+    @property
+    def evaluator(self) -> Evaluator:
+        return self.run.evaluator
+
+    @property
+    def embedder(self):
+        return self.run.embedder
+
+    @property
+    def seed(self) -> int:
+        return self.run.seed
+
+    async def ask_optimizer(self, text: str, *, kind: str) -> str:
+        """One greedy optimizer call (reflections, summaries), recorded with the step."""
+        messages = [{"role": "user", "content": text}]
+        out = await self.run.optimizer_lm(
+            messages,
+            temperature=0.0,
+            max_tokens=self.run.optimizer.max_tokens,
+            seed=derive_seed(self.seed, self.step, kind),
+            role="optimizer",
+        )
+        self.run.record_meta_prompt(self.step, kind, messages, out.texts)
+        return out.text
+
+
+@dataclass
+class RunResult:
+    """The outcome of a run: its summary, its state and where it was written."""
+
+    summary: dict[str, Any]
+    state: OptimizerState
+    run_dir: Optional[RunDir]
+    initial_test: Optional[EvalResult] = None
+    best_test: Optional[EvalResult] = None
+
+    @property
+    def best_prompt(self) -> str:
+        return self.summary["best_prompt"]
+
+
+class OptimizationRun:
+    """One optimization run of one task: initial evaluation, T steps, final test scores.
+
+    Args:
+        optimizer: The composed optimizer.
+        task: The task.
+        evaluator: Scores prompts with the task model.
+        optimizer_lm: The optimizer model.
+        embedder: Embedder for relevance retrieval (may be ``None`` for other methods).
+        steps: T, the number of steps.
+        initial_prompt: p0.
+        seed: Seed of every random choice.
+        eval_limit: Use the first N eval examples (``None``: all).
+        test_limit: Use the first N test examples (``None``: all).
+        test_every_step: Also score every step's winner on test (for curves; costs calls).
+        run_dir: Where to write the run (``None``: nowhere).
+        config: The run's configuration, written to ``config.json``.
+        ledger: The usage ledger; both models are pointed at it (default: the task model's).
+        on_event: Called with progress events (dicts with a ``type``).
+    """
+
+    def __init__(
+        self,
+        optimizer: PromptOptimizer,
+        task: Task,
+        evaluator: Evaluator,
+        optimizer_lm: LM,
+        embedder: Any,
+        *,
+        steps: int,
+        initial_prompt: str,
+        seed: int = 0,
+        eval_limit: Optional[int] = None,
+        test_limit: Optional[int] = None,
+        test_every_step: bool = False,
+        run_dir: Optional[RunDir] = None,
+        config: Optional[dict[str, Any]] = None,
+        ledger: Optional[Ledger] = None,
+        on_event: Optional[Callable[[Event], None]] = None,
+    ) -> None:
+        if steps < 0:
+            raise ConfigError(f"steps cannot be negative, got {steps}")
+        self.optimizer = optimizer
+        self.task = task
+        self.evaluator = evaluator
+        self.optimizer_lm = optimizer_lm
+        self.embedder = embedder
+        self.seed = seed
+        self.initial_prompt = initial_prompt
+        self.eval_examples = task.split("eval", eval_limit)
+        self.test_limit = test_limit
+        self.test_every_step = test_every_step
+        self.run_dir = run_dir
+        self.config = config or {}
+        # One ledger collects the usage of both models (and the embedder, when given one).
+        self.ledger = ledger or evaluator.lm.ledger
+        evaluator.lm.ledger = self.ledger
+        optimizer_lm.ledger = self.ledger
+        self.on_event = on_event or (lambda event: None)
+        self.state = OptimizerState(total_steps=0 if optimizer.evaluation_only else steps)
+        self.schedule = optimizer.learning_rate.build(max(1, self.state.total_steps))
+        self.meta_prompts: list[MetaPromptRecord] = []
+        self.started = time.time()
+
+    # -- records -------------------------------------------------------------------------
+
+    def record_meta_prompt(self, step: int, kind: str, messages: list, completions: list[str]) -> str:
+        mp_id = f"s{step}-{kind}-{sum(1 for m in self.meta_prompts if m.step == step and m.kind == kind)}"
+        self.meta_prompts.append(MetaPromptRecord(mp_id, step, kind, list(messages), list(completions)))
+        return mp_id
+
+    def save(self) -> None:
+        """Writes state, trajectory, meta-prompts and usage to the run directory."""
+        if self.run_dir is None:
+            return
+        self.run_dir.write_jsonl("meta_prompts.jsonl", [m.to_dict() for m in self.meta_prompts])
+        self.run_dir.write_jsonl("trajectory.jsonl", [c.to_dict() for c in self.state.candidates])
+        self.run_dir.write_jsonl("usage.jsonl", [r.to_dict() for r in self.ledger.records])
+        self.run_dir.write_json("state.json", self.state.to_dict())
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def initialize(self) -> None:
+        """Draws the format examples and scores p0 on the eval split."""
+        fmt = self.task.splits.get("format") or self.task.splits.get("train") or []
+        m = min(self.optimizer.num_format_examples, len(fmt))
+        self.state.format_indices = sorted(rng_for(self.seed, "format").sample(range(len(fmt)), m))
+        result = await self.evaluator.evaluate(self.initial_prompt, self.eval_examples, split="eval")
+        self.state.scores[self.initial_prompt] = result.score
+        entry = TrajectoryEntry(0, self.initial_prompt, result.score)
+        if self.test_every_step:
+            entry.test_score = (await self._test(self.initial_prompt)).score
+        self.state.history.append(entry)
+        if self.run_dir is not None:
+            self.run_dir.write_json("config.json", self.config)
+        self.save()
+        self.on_event({"type": "initial", "prompt": self.initial_prompt, "eval": result.score})
+
+    def format_examples(self):
+        fmt = self.task.splits.get("format") or self.task.splits.get("train") or []
+        return [fmt[i] for i in self.state.format_indices]
+
+    async def step(self, t: int) -> TrajectoryEntry:
+        """Runs step ``t`` (1-based) and appends its winner to the trajectory."""
+        opt = self.optimizer
+        ctx = StepContext(self, t)
+        current = self.state.current
+        info = await opt.information.gather(ctx)
+        view = await opt.momentum.view(ctx)
+        budget = self.schedule(t)
+        text = render_meta_prompt(
+            opt.refinement, info, view, self.format_examples(), self.task.placement, budget
+        )
+        messages = [{"role": "user", "content": text}]
+
+        records: list[CandidateRecord] = []
+        seen = set(self.state.scores)
+        want, round_, start = opt.num_candidates, 0, 0
+        while True:
+            out = await self.optimizer_lm(
+                messages,
+                n=want,
+                temperature=opt.temperature,
+                max_tokens=opt.max_tokens,
+                seed=derive_seed(self.seed, t, "update", round_),
+                role="optimizer",
+            )
+            mp_id = self.record_meta_prompt(t, "update", messages, out.texts)
+            cands = make_candidates(
+                out.texts,
+                current=current.prompt,
+                seen=seen | {r.prompt for r in records if r.prompt and not r.rejected},
+                budget=budget,
+                reject_over_budget=opt.reject_over_budget,
+                start_index=start,
+            )
+            for c in cands:
+                records.append(
+                    CandidateRecord(
+                        step=t,
+                        index=c.index,
+                        prompt=c.text,
+                        parent=current.prompt,
+                        raw=c.raw,
+                        edit_budget=budget,
+                        edit_distance=c.edit_distance,
+                        duplicate=c.duplicate,
+                        rejected=c.rejected,
+                        meta_prompt_id=mp_id,
+                    )
+                )
+            over = [c for c in cands if c.rejected and c.rejected.startswith("over edit budget")]
+            if not (opt.reject_over_budget and over) or round_ >= opt.max_resample_rounds:
+                break
+            want, start, round_ = len(over), start + len(cands), round_ + 1
+
+        fresh = list(dict.fromkeys(r.prompt for r in records if r.prompt and not r.rejected and r.prompt not in self.state.scores))
+        if fresh:
+            results = await self.evaluator.evaluate_many(fresh, self.eval_examples, split="eval")
+            for prompt, res in zip(fresh, results):
+                self.state.scores[prompt] = res.score
+        for r in records:
+            if r.prompt and not r.rejected:
+                r.eval_score = self.state.scores[r.prompt]
+
+        pool = [(r.prompt, r.eval_score) for r in records if r.prompt and not r.rejected]
+        if opt.selection == "elitist":
+            chosen = select_elitist(pool, current.prompt, current.score)
+        else:
+            winners = {e.prompt for e in self.state.history}
+            chosen = select_paper(pool, current.prompt, winners)
+        for r in records:
+            if r.prompt == chosen and not r.rejected:
+                r.selected = True
+                break
+        entry = TrajectoryEntry(t, chosen, self.state.scores[chosen])
+        if self.test_every_step:
+            entry.test_score = (await self._test(chosen)).score
+        self.state.candidates.extend(records)
+        self.state.history.append(entry)
+        await opt.momentum.after_step(ctx)
+        self.state.step = t
+        self.save()
+        self.on_event(
+            {
+                "type": "step",
+                "step": t,
+                "total": self.state.total_steps,
+                "budget": budget,
+                "candidates": [(r.prompt, r.eval_score, r.rejected, r.duplicate) for r in records],
+                "chosen": chosen,
+                "score": entry.score,
+                "best": self.state.best().score,
+            }
+        )
+        return entry
+
+    async def _test(self, prompt: str) -> EvalResult:
+        return await self.evaluator.evaluate(prompt, split="test", limit=self.test_limit)
+
+    async def finalize(self, stopped_reason: str) -> RunResult:
+        """Scores the initial and the best prompt on test and writes the summary."""
+        initial = self.state.history[0]
+        best = self.state.best()
+        initial_test = await self._test(initial.prompt)
+        best_test = initial_test if best.prompt == initial.prompt else await self._test(best.prompt)
+        if self.run_dir is not None:
+            self.run_dir.write_jsonl("results/initial_test.jsonl", [r.to_dict() for r in initial_test.results])
+            self.run_dir.write_jsonl("results/best_test.jsonl", [r.to_dict() for r in best_test.results])
+        usage = self.ledger.summary()
+        for role in ("task", "optimizer", "embedding"):
+            usage.setdefault(role, {"calls": 0, "cached_calls": 0, "requests": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
+        summary = {
+            "task": self.task.name,
+            "method": self.optimizer.name,
+            "seed": self.seed,
+            "initial_prompt": initial.prompt,
+            "best_prompt": best.prompt,
+            "best_step": best.step,
+            "scores": {
+                "initial": {"eval": initial.score, "test": initial_test.score},
+                "best": {"eval": best.score, "test": best_test.score},
+            },
+            "n_eval": len(self.eval_examples),
+            "n_test": initial_test.n,
+            "steps_completed": self.state.step,
+            "total_steps": self.state.total_steps,
+            "stopped_reason": stopped_reason,
+            "optimizer": self.optimizer.describe(),
+            "models": {
+                "task": self.evaluator.lm.spec,
+                "optimizer": self.optimizer_lm.spec,
+                "embedder": getattr(self.embedder, "name", None),
+            },
+            "usage": usage,
+            "seconds": round(time.time() - self.started, 2),
+        }
+        self.save()
+        if self.run_dir is not None:
+            self.run_dir.write_json("summary.json", summary)
+        self.on_event({"type": "final", "summary": summary})
+        return RunResult(summary, self.state, self.run_dir, initial_test, best_test)
+
+    async def run(self) -> RunResult:
+        """Runs the whole optimization."""
+        self.on_event({"type": "start", "total": self.state.total_steps, "n_eval": len(self.eval_examples)})
+        await self.initialize()
+        for t in range(self.state.step + 1, self.state.total_steps + 1):
+            await self.step(t)
+        return await self.finalize("completed")

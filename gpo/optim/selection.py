@@ -1,0 +1,62 @@
+"""Choosing the next prompt from a step's candidates, and the final prompt of a run.
+
+References:
+    GPO (Tang et al., 2025), section 2 of the method: selection without elitism.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from gpo.errors import ConfigError
+
+SELECTIONS = ("paper", "elitist")
+
+
+def select_paper(
+    candidates: Sequence[tuple[str, float]], current: str, winners: set[str]
+) -> str:
+    """The best candidate that has not already been a step winner (no elitism).
+
+    The pool is the candidates plus the current prompt scored 0; it is ranked by score, ties
+    going to the earliest generated candidate. When every candidate was a winner before,
+    the current prompt stays.
+
+    >>> select_paper([("a", .5), ("b", .7), ("c", .7)], "cur", {"cur"})
+    'b'
+    >>> select_paper([("a", .9), ("b", .1)], "cur", {"cur", "a"})
+    'b'
+    >>> select_paper([("cur", .9)], "cur", {"cur"})
+    'cur'
+    """
+    pool = list(candidates) + [(current, 0.0)]
+    order = sorted(range(len(pool)), key=lambda i: (-pool[i][1], i))
+    for i in order:
+        if pool[i][0] not in winners:
+            return pool[i][0]
+    return current
+
+
+def select_elitist(
+    candidates: Sequence[tuple[str, float]], current: str, current_score: float
+) -> str:
+    """The best candidate if it beats the current prompt, else the current prompt.
+
+    >>> select_elitist([("a", .5)], "cur", .6)
+    'cur'
+    >>> select_elitist([("a", .5), ("b", .8), ("c", .8)], "cur", .6)
+    'b'
+    """
+    best: Optional[tuple[str, float]] = None
+    for prompt, score in candidates:
+        if best is None or score > best[1]:
+            best = (prompt, score)
+    if best is not None and best[1] > current_score:
+        return best[0]
+    return current
+
+
+def check_selection(name: str) -> str:
+    if name not in SELECTIONS:
+        raise ConfigError(f"unknown selection {name!r}", hint=f"use one of {', '.join(SELECTIONS)}")
+    return name

@@ -1,0 +1,157 @@
+"""Optimizer state as plain data: the trajectory, every candidate, every meta-prompt.
+
+Everything here is JSON-serializable through ``to_dict``/``from_dict``, so a run directory
+holds the whole state of a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Optional
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class TrajectoryEntry:
+    """One step of the optimization trajectory: the prompt chosen at that step.
+
+    Attributes:
+        step: 0 for the initial prompt, then 1…T.
+        prompt: The prompt.
+        score: Its eval score in [0, 1].
+        reflection: The reflection written on it, when the method uses reflections.
+        test_score: Its test score, when per-step test scoring is on.
+    """
+
+    step: int
+    prompt: str
+    score: float
+    reflection: Optional[str] = None
+    test_score: Optional[float] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrajectoryEntry":
+        return _from_dict(cls, data)
+
+
+@dataclass
+class CandidateRecord:
+    """One candidate prompt proposed at one step (a line of ``trajectory.jsonl``).
+
+    Attributes:
+        step: The step that proposed it.
+        index: Its sample index within the step.
+        prompt: The parsed prompt (``None`` when nothing could be parsed).
+        parent: The current prompt it was proposed from.
+        raw: The optimizer's raw completion.
+        eval_score: Its eval score (``None`` when rejected).
+        edit_budget: The schedule's word budget at this step (``None``: no limit).
+        edit_distance: Words changed relative to the parent.
+        duplicate: An exact repeat of a prompt already evaluated in this run.
+        rejected: Why it was rejected, if it was.
+        selected: Chosen as the step's next prompt.
+        meta_prompt_id: The id of the meta-prompt in ``meta_prompts.jsonl``.
+    """
+
+    step: int
+    index: int
+    prompt: Optional[str]
+    parent: str
+    raw: str
+    eval_score: Optional[float] = None
+    edit_budget: Optional[int] = None
+    edit_distance: Optional[int] = None
+    duplicate: bool = False
+    rejected: Optional[str] = None
+    selected: bool = False
+    meta_prompt_id: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CandidateRecord":
+        return _from_dict(cls, data)
+
+
+@dataclass
+class MetaPromptRecord:
+    """An optimizer call: what it was for, the messages sent and the completions returned."""
+
+    id: str
+    step: int
+    kind: str  # "update", "reflection" or "summary"
+    messages: list[dict[str, str]]
+    completions: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "MetaPromptRecord":
+        return _from_dict(cls, data)
+
+
+@dataclass
+class OptimizerState:
+    """Everything a run has decided so far.
+
+    Attributes:
+        step: Steps completed.
+        total_steps: T.
+        history: The trajectory (initial prompt first, one winner per step).
+        candidates: Every candidate of every step.
+        scores: Eval score of every prompt evaluated in the run.
+        summary: The running summary (summary trajectory only).
+        format_indices: Which ``format`` examples the meta-prompt shows.
+    """
+
+    step: int = 0
+    total_steps: int = 0
+    history: list[TrajectoryEntry] = field(default_factory=list)
+    candidates: list[CandidateRecord] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    summary: Optional[str] = None
+    format_indices: list[int] = field(default_factory=list)
+
+    @property
+    def current(self) -> TrajectoryEntry:
+        return self.history[-1]
+
+    def best(self) -> TrajectoryEntry:
+        """The trajectory entry with the highest eval score; ties go to the earliest."""
+        best = self.history[0]
+        for entry in self.history[1:]:
+            if entry.score > best.score:
+                best = entry
+        return best
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "total_steps": self.total_steps,
+            "history": [e.to_dict() for e in self.history],
+            "candidates": [c.to_dict() for c in self.candidates],
+            "scores": dict(self.scores),
+            "summary": self.summary,
+            "format_indices": list(self.format_indices),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "OptimizerState":
+        return cls(
+            step=int(data["step"]),
+            total_steps=int(data.get("total_steps", 0)),
+            history=[TrajectoryEntry.from_dict(e) for e in data["history"]],
+            candidates=[CandidateRecord.from_dict(c) for c in data["candidates"]],
+            scores={str(k): float(v) for k, v in data["scores"].items()},
+            summary=data.get("summary"),
+            format_indices=list(data.get("format_indices", [])),
+        )

@@ -1,0 +1,107 @@
+"""The run directory: every file written atomically (temporary file, then rename).
+
+Layout::
+
+    config.json          how the run was set up (enough to rebuild it)
+    state.json           optimizer state after the last completed step
+    trajectory.jsonl     one line per candidate prompt of every step
+    meta_prompts.jsonl   every optimizer call: messages and completions
+    usage.jsonl          one line per model call (role, tokens, latency, cache hit, cost)
+    results/*.jsonl      per-example results of the initial and best prompts
+    summary.json         the outcome: prompts, scores, steps, stop reason, usage per role
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from gpo.errors import ConfigError, DataError
+
+
+def default_run_dir(task: str, method: str) -> Path:
+    """``$GPO_HOME/runs/<time>-<task>-<method>``: a new folder name for a run."""
+    from gpo.config import gpo_home
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = task.replace("/", "_").replace(":", "_").replace("?", "_")[:60]
+    base = gpo_home() / "runs" / f"{stamp}-{safe}-{method}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+class RunDir:
+    """A run's folder.
+
+    Args:
+        path: The folder (created when missing).
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the run directory {self.path}: {exc}") from exc
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def _atomic_write(self, name: str, text: str) -> Path:
+        target = self.file(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return target
+
+    def write_json(self, name: str, data: Any) -> Path:
+        """Writes one JSON document atomically."""
+        return self._atomic_write(name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def write_jsonl(self, name: str, rows: Iterable[Any]) -> Path:
+        """Writes a JSON-lines file atomically (the whole file at once)."""
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        return self._atomic_write(name, text)
+
+    def read_json(self, name: str) -> Any:
+        """Reads a JSON document.
+
+        Raises:
+            DataError: Missing or not valid JSON (a damaged run directory).
+        """
+        path = self.file(name)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise DataError(f"{path} is missing", hint="is this a gpo run directory?") from exc
+        except ValueError as exc:
+            raise DataError(f"{path} is damaged: {exc}", hint="the run directory cannot be used as is") from exc
+
+    def read_jsonl(self, name: str) -> list[Any]:
+        """Reads a JSON-lines file (empty list when missing)."""
+        path = self.file(name)
+        if not path.exists():
+            return []
+        rows = []
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as exc:
+                    raise DataError(f"{path}:{i} is damaged: {exc}") from exc
+        return rows
