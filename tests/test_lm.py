@@ -228,3 +228,21 @@ def test_cache_shared_by_two_processes(tmp_path):
     c = ResponseCache(db)
     assert len(c) == 900
     assert c.get("a-299") == {"text": "299"} and c.get("shared-5")["text"] in ("a", "b")
+
+
+async def test_requests_are_split_where_the_server_caps_n():
+    lm = ScriptedLM([f"s{i}" for i in range(8)])
+    lm.max_n = 3
+    out = await lm(MSG, n=8, temperature=1.0, seed=10)
+    assert out.texts == [f"s{i}" for i in range(8)]
+    assert [r.n for r in lm.history] == [3, 3, 2]
+    # Each group has its own seed, so the groups are different samples.
+    assert [r.seed for r in lm.history] == [10, 13, 16]
+    assert out.usage.calls == 3
+
+
+async def test_backends_without_n_get_one_request_per_sample():
+    lm = ScriptedLM(["a", "b", "c"])
+    lm.supports_n = False
+    out = await lm(MSG, n=3, temperature=1.0, seed=0)
+    assert out.texts == ["a", "b", "c"] and [r.seed for r in lm.history] == [0, 1, 2]

@@ -54,6 +54,7 @@ class LM(abc.ABC):
     backend: str = "base"
     model: str = ""
     supports_n: bool = True
+    max_n: Optional[int] = None  # most samples one request may ask for (None: no cap)
 
     def __init__(
         self,
@@ -179,14 +180,20 @@ class LM(abc.ABC):
         return Completion(texts=[t for t in texts if t is not None], usage=usage)
 
     async def _fetch(self, request: Request, indices: list[int], usage: Usage) -> list[str]:
-        """Pays for the samples at ``indices``: one request with ``n`` when supported."""
-        if self.supports_n or len(indices) == 1:
-            groups = [(indices, request.seed)]
-        else:
-            # One request per sample; vary the seed so samples differ.
-            groups = [
-                ([i], None if request.seed is None else request.seed + i) for i in indices
-            ]
+        """Pays for the samples at ``indices``: one request with ``n`` when supported.
+
+        Servers that cap ``n`` (llama.cpp: at most its slot count) get several requests;
+        every request after the first is seeded with ``seed + first index`` so that the
+        groups differ.
+        """
+        size = 1 if not self.supports_n else (self.max_n or len(indices))
+        groups = []
+        for start in range(0, len(indices), size):
+            chunk = indices[start : start + size]
+            seed = request.seed
+            if seed is not None and chunk[0] != 0:
+                seed = seed + chunk[0]
+            groups.append((chunk, seed))
         results = await asyncio.gather(
             *(self._send(request, len(idx), seed, usage) for idx, seed in groups)
         )

@@ -42,6 +42,8 @@ class LocalLM(OpenAICompatLM):
     ) -> None:
         kwargs.setdefault("concurrency", parallel)
         super().__init__(model=name, base_url=None, api_key="no-key", **kwargs)
+        # llama.cpp's server decodes the n samples of one request in parallel slots.
+        self.max_n = parallel
         self.weights: Path = resolve_weights(name)
         self.server: LlamaServer = shared_server(
             self.weights,

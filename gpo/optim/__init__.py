@@ -1,0 +1,1 @@
+"""Optimizer parts: schedules, candidate parsing, and the optimization loop."""
