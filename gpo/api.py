@@ -23,8 +23,8 @@ class Protocol:
     """How a run is budgeted and how the task model is queried.
 
     ``paper`` is the paper's protocol; ``quick`` fits a 2-core CPU in a few minutes with the
-    packaged local model (fewer steps, candidates and examples, one-round answers capped at
-    64 tokens). Every field can be overridden.
+    packaged local model (2 steps of 3 candidates, 12 eval and 24 test examples, one-round
+    answers capped at 48 tokens). Every field can be overridden.
     """
 
     steps: Optional[int] = None
@@ -43,13 +43,13 @@ class Protocol:
 PROTOCOLS: dict[str, Protocol] = {
     "paper": Protocol(),
     "quick": Protocol(
-        steps=3,
+        steps=2,
         epochs=None,
-        num_candidates=4,
+        num_candidates=3,
         two_round=False,
-        max_tokens=64,
-        eval_limit=16,
-        test_limit=32,
+        max_tokens=48,
+        eval_limit=12,
+        test_limit=24,
     ),
 }
 

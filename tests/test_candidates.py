@@ -624,3 +624,14 @@ def test_doctests_pass():
     result = doctest.testmod(candidates_module)
     assert result.attempted >= 10
     assert result.failed == 0
+
+
+def test_echoes_of_scores_and_example_inputs_are_rejected():
+    from gpo.optim.candidates import check_candidate, make_candidates
+
+    assert check_candidate("Think about it.\nScore: 58\n\nThink.", current="x") == "echoes the trajectory's scores"
+    ex = ["False and ( not False and not not True ) is"]
+    assert check_candidate("False and ( not False and not not True ) is", current="x", examples=ex) == "copies an example input"
+    assert check_candidate("Evaluate the Boolean expression step by step.", current="x", examples=ex) is None
+    cands = make_candidates(["<START>False and ( not False and not not True ) is<END>"], current="x", seen=(), budget=None, examples=ex)
+    assert cands[0].rejected == "copies an example input"

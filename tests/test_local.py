@@ -85,3 +85,36 @@ def test_unknown_local_model_is_a_clear_error():
 
     with pytest.raises(ModelNotInstalled, match="no local model"):
         get_lm("local:not-a-model")
+
+
+def test_two_step_gpo_run_on_the_real_local_model(tmp_path, local_lm_spec):
+    """GPO end to end: real optimizer and task calls, lexical relevance, run directory."""
+    import json
+
+    from gpo.api import optimize
+
+    result = optimize(
+        "synthetic/boolean_expressions",
+        "gpo",
+        model=local_lm_spec,
+        embedder="lexical",
+        steps=2,
+        num_candidates=2,
+        eval_limit=3,
+        test_limit=3,
+        max_tokens=16,
+        optimizer_max_tokens=80,
+        run_dir=tmp_path,
+    )
+    s = result.summary
+    assert s["steps_completed"] == 2 and s["stopped_reason"] == "completed"
+    assert len(result.state.history) == 3
+    lines = [json.loads(x) for x in (tmp_path / "trajectory.jsonl").read_text().splitlines()]
+    assert len(lines) == 4 and {x["step"] for x in lines} == {1, 2}
+    assert [x["edit_budget"] for x in lines] == [30, 30, 10, 10]  # cosine 50→10 over T = 2
+    # The real optimizer produced text; parsed candidates carry a measured edit distance.
+    assert all(x["raw"] for x in lines)
+    assert all(x["edit_distance"] is not None for x in lines if x["prompt"] and not x["rejected"])
+    assert s["usage"]["optimizer"]["requests"] == 2 and s["usage"]["task"]["requests"] > 0
+    assert 0.0 <= s["scores"]["best"]["test"] <= 1.0
+    assert (tmp_path / "summary.json").exists() and (tmp_path / "results" / "best_test.jsonl").exists()

@@ -461,12 +461,16 @@ def extract_prompt(raw: str) -> Optional[str]:
 # ---------------------------------------------------------------------------
 
 
+_SCORE_ECHO = re.compile(r"(?im)^\s*score\s*:\s*\d+(?:\.\d+)?\s*$")
+
+
 def check_candidate(
     text: Optional[str],
     *,
     current: str,
     max_words: int = 200,
     max_ratio: Optional[float] = None,
+    examples: Sequence[str] = (),
 ) -> Optional[str]:
     """Why a parsed prompt should not be evaluated, or ``None`` when it is acceptable.
 
@@ -474,11 +478,13 @@ def check_candidate(
     (``"empty"``); the meta-prompt's placeholder ``<Prompt>`` still in it; the
     ``<START>``/``<END>`` markers still in it; an echo of the meta-prompt's examples
     (both ``Input:`` and ``Output:``); more than ``max_words`` words; more than
-    ``max_ratio`` times the words of the current prompt.
+    ``max_ratio`` times the words of the current prompt; a line ``Score: N`` copied
+    from the trajectory; a copy of one of the meta-prompt's example inputs.
 
     Args:
         text: The parsed prompt (from :func:`extract_prompt`).
         current: The current prompt (for ``max_ratio``).
+        examples: The example inputs the meta-prompt showed.
         max_words: Longest acceptable prompt, in words.
         max_ratio: Longest acceptable prompt relative to the current one; ``None``
             means no such limit.
@@ -510,6 +516,11 @@ def check_candidate(
         limit = max_ratio * max(len(current.split()), 1)
         if words > limit:
             return f"too long ({words} words, over {max_ratio:g}x the current prompt)"
+    if _SCORE_ECHO.search(text):
+        return "echoes the trajectory's scores"
+    key = normalize_prompt(text).lower()
+    if words >= 3 and any(key in normalize_prompt(e).lower() for e in examples):
+        return "copies an example input"
     return None
 
 
@@ -523,6 +534,7 @@ def make_candidates(
     start_index: int = 0,
     max_words: int = 200,
     max_ratio: Optional[float] = None,
+    examples: Sequence[str] = (),
 ) -> list[Candidate]:
     """Turns one step's optimizer completions into candidates.
 
@@ -543,6 +555,7 @@ def make_candidates(
         start_index: Index of the first completion (when a step samples in rounds).
         max_words: Longest acceptable prompt, in words.
         max_ratio: Longest acceptable prompt relative to ``current`` (off by default).
+        examples: The example inputs shown in the meta-prompt (copies are rejected).
 
     Returns:
         One candidate per completion, in order.
@@ -566,7 +579,9 @@ def make_candidates(
             out.append(Candidate(None, raw, index, None, rejected="empty"))
             continue
         text = extract_prompt(raw)
-        reason = check_candidate(text, current=current, max_words=max_words, max_ratio=max_ratio)
+        reason = check_candidate(
+            text, current=current, max_words=max_words, max_ratio=max_ratio, examples=examples
+        )
         if reason is not None:
             out.append(Candidate(text, raw, index, None, rejected=reason))
             continue

@@ -332,6 +332,7 @@ class OptimizationRun:
                 budget=budget,
                 reject_over_budget=opt.reject_over_budget,
                 start_index=start,
+                examples=[ex.input for ex in self.format_examples()],
             )
             for c in cands:
                 records.append(
@@ -344,6 +345,7 @@ class OptimizationRun:
                         edit_budget=budget,
                         edit_distance=c.edit_distance,
                         duplicate=c.duplicate,
+                        over_budget=c.over_budget,
                         rejected=c.rejected,
                         meta_prompt_id=mp_id,
                     )

@@ -55,6 +55,7 @@ class CandidateRecord:
         edit_budget: The schedule's word budget at this step (``None``: no limit).
         edit_distance: Words changed relative to the parent.
         duplicate: An exact repeat of a prompt already evaluated in this run.
+        over_budget: It changed more words than the edit budget allowed.
         rejected: Why it was rejected, if it was.
         selected: Chosen as the step's next prompt.
         meta_prompt_id: The id of the meta-prompt in ``meta_prompts.jsonl``.
@@ -69,6 +70,7 @@ class CandidateRecord:
     edit_budget: Optional[int] = None
     edit_distance: Optional[int] = None
     duplicate: bool = False
+    over_budget: bool = False
     rejected: Optional[str] = None
     selected: bool = False
     meta_prompt_id: Optional[str] = None
