@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from gpo.errors import ConfigError
 from gpo.optim.optimizer import (
@@ -16,6 +16,9 @@ from gpo.optim.optimizer import (
     steps_per_epoch,
 )
 from gpo.optim.presets import COT_PROMPT, get_preset
+
+if TYPE_CHECKING:
+    from gpo.lm.base import LM
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,8 @@ async def optimize_async(
     method: str = "gpo",
     *,
     protocol: str = "quick",
-    model: Optional[str] = None,
-    optimizer_model: Optional[str] = None,
+    model: Union[str, "LM", None] = None,
+    optimizer_model: Union[str, "LM", None] = None,
     embedder: str = "auto",
     steps: Optional[int] = None,
     epochs: Optional[int] = None,
@@ -124,12 +127,15 @@ async def optimize_async(
     data_dir: Union[str, Path, None] = None,
     initial_prompt: Optional[str] = None,
     two_round: Optional[bool] = None,
-    max_tokens: Optional[int] = None,
+    answer_tokens: Optional[int] = None,
     placement: Optional[str] = None,
     concurrency: Optional[int] = None,
     test_every_step: bool = False,
+    budget: Optional[dict] = None,
+    patience: Optional[int] = None,
     cache: bool = True,
     dry_run: bool = False,
+    resume: bool = False,
     on_event: Optional[Callable[[dict], None]] = None,
     **parts: Any,
 ) -> RunResult:
@@ -138,8 +144,10 @@ async def optimize_async(
     from gpo.embed import get_embedder
     from gpo.evaluate import Evaluator
     from gpo.lm import get_lm
-    from gpo.lm.ledger import Ledger
+    from gpo.lm.base import LM
+    from gpo.lm.budget import Budget
     from gpo.runs.rundir import RunDir, default_run_dir
+    from gpo.runs.session import RunSession
     from gpo.tasks import load_task
 
     if protocol not in PROTOCOLS:
@@ -172,44 +180,70 @@ async def optimize_async(
     if dry_run:
         model = optimizer_model = "fake:"
         embedder = "lexical"
-    task_spec = model or default_model()
-    opt_spec = optimizer_model or task_spec
-    ledger = Ledger()
-    task_lm = get_lm(task_spec, cache=cache, ledger=ledger)
-    opt_lm = task_lm if opt_spec == task_spec else get_lm(opt_spec, cache=cache, ledger=ledger)
-    emb = get_embedder(embedder, ledger=ledger)
+    budget_obj = Budget.from_options(**budget_options(budget))
+
+    rd = None
+    if run_dir is not False:
+        rd = RunDir(run_dir if run_dir else default_run_dir(task_obj.name, optimizer.name))
+        if not resume and rd.file("checkpoint.json").exists():
+            raise ConfigError(
+                f"{rd.path} already holds a run",
+                hint=f"continue it with `gpo resume {rd.path}`, or choose another --run-dir",
+            )
+    session = RunSession(rd, budget=budget_obj, shared_cache=cache)
+
+    def make_lm(spec_or_lm):
+        if isinstance(spec_or_lm, LM):
+            spec_or_lm.ledger = session.ledger
+            spec_or_lm.budget = budget_obj
+            return spec_or_lm
+        return get_lm(spec_or_lm, cache=session.cache(), ledger=session.ledger, budget=budget_obj)
+
+    task_lm = make_lm(model or default_model())
+    if optimizer_model is None or optimizer_model == model:
+        opt_lm = task_lm
+    else:
+        opt_lm = make_lm(optimizer_model)
+    emb = get_embedder(embedder, ledger=session.ledger)
     evaluator = Evaluator(
         task_obj,
         task_lm,
         two_round=proto.two_round if two_round is None else two_round,
-        max_tokens=max_tokens or proto.max_tokens,
+        max_tokens=answer_tokens or proto.max_tokens,
         follow_up_max_tokens=proto.follow_up_max_tokens,
         concurrency=concurrency or max(8, getattr(task_lm, "concurrency", 8)),
     )
-    config = {
+    args = {
         "task": task,
         "method": method,
         "protocol": protocol,
-        "model": task_spec,
-        "optimizer_model": opt_spec,
+        "model": task_lm.spec,
+        "optimizer_model": opt_lm.spec,
         "embedder": embedder,
         "steps": steps,
         "eval_limit": proto.eval_limit if eval_limit is None else eval_limit,
         "test_limit": proto.test_limit if test_limit is None else test_limit,
         "seed": seed,
-        "data_dir": str(data_dir) if data_dir else None,
+        "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
         "initial_prompt": p0,
         "two_round": evaluator.two_round,
-        "max_tokens": evaluator.max_tokens,
-        "follow_up_max_tokens": evaluator.follow_up_max_tokens,
+        "answer_tokens": evaluator.max_tokens,
         "placement": task_obj.placement,
         "test_every_step": test_every_step,
-        "parts": parts,
-        "optimizer": optimizer.describe(),
+        "budget": budget,
+        "patience": patience,
+        "cache": cache,
+        **parts,
     }
-    rd = None
-    if run_dir is not False:
-        rd = RunDir(run_dir if run_dir else default_run_dir(task_obj.name, optimizer.name))
+    config = {
+        "gpo_version": __import__("gpo").__version__,
+        "args": args,
+        "optimizer": optimizer.describe(),
+        "identities": {"task": task_lm.identity(), "optimizer": opt_lm.identity()},
+        "dry_run": dry_run,
+    }
+    if rd is not None and not (resume and rd.file("config.json").exists()):
+        rd.write_json("config.json", config)
     run = OptimizationRun(
         optimizer,
         task_obj,
@@ -219,13 +253,14 @@ async def optimize_async(
         steps=steps,
         initial_prompt=p0,
         seed=seed,
-        eval_limit=config["eval_limit"],
-        test_limit=config["test_limit"],
+        eval_limit=args["eval_limit"],
+        test_limit=args["test_limit"],
         test_every_step=test_every_step,
         run_dir=rd,
         config=config,
-        ledger=ledger,
+        ledger=session.ledger,
         on_event=on_event,
+        patience=patience,
     )
     try:
         return await run.run()
@@ -233,6 +268,73 @@ async def optimize_async(
         await task_lm.aclose()
         if opt_lm is not task_lm:
             await opt_lm.aclose()
+        await emb.aclose()
+        session.close()
+
+
+def budget_options(budget: Optional[dict]) -> dict:
+    """``{"calls": N, "tokens": N, "cost": USD, "task": {...}, ...}`` as Budget options."""
+    budget = dict(budget or {})
+    totals = {f"max_{m}": budget.pop(m, None) for m in ("calls", "tokens", "cost")}
+    for role, limits in budget.items():
+        if role not in ("task", "optimizer", "embedding") or not isinstance(limits, dict):
+            raise ConfigError(
+                f"unknown budget entry {role!r}",
+                hint="use calls, tokens, cost, or task/optimizer/embedding: {metric: value}",
+            )
+    return {**totals, "per_role": budget}
+
+
+def load_run_config(run_dir: Union[str, Path]) -> dict:
+    """The ``config.json`` of a run directory (``DataError`` when missing or damaged)."""
+    from gpo.runs.rundir import RunDir
+
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise ConfigError(f"no run directory at {path}")
+    config = RunDir(path).read_json("config.json")
+    if not isinstance(config, dict) or "args" not in config:
+        from gpo.errors import DataError
+
+        raise DataError(f"{path / 'config.json'} is not a gpo run configuration")
+    return config
+
+
+async def resume_async(run_dir: Union[str, Path], *, on_event=None) -> RunResult:
+    """Continues a run from its last checkpoint with its own configuration.
+
+    A run directory is self-describing: nothing but its path is needed. Calls made before
+    the interruption are answered from the run's own response record, so none is paid twice.
+    """
+    config = load_run_config(run_dir)
+    args = dict(config["args"])
+    if config.get("dry_run"):
+        args["dry_run"] = True
+    return await optimize_async(**args, run_dir=run_dir, resume=True, on_event=on_event)
+
+
+async def replay_async(run_dir: Union[str, Path], out_dir: Union[str, Path, None] = None, *, on_event=None) -> RunResult:
+    """Reruns a recorded run offline: every model answer comes from the run's record.
+
+    Any request that was not recorded raises :class:`gpo.errors.ReplayMiss`.
+    """
+    from gpo.lm.cache import ResponseCache
+    from gpo.lm.fake import ReplayLM
+
+    config = load_run_config(run_dir)
+    record = Path(run_dir) / "responses.db"
+    if not record.exists():
+        from gpo.errors import DataError
+
+        raise DataError(f"{run_dir} has no recorded responses (responses.db)")
+    store = ResponseCache(record)
+    ids = config["identities"]
+    task_lm = ReplayLM(store, identity=ids["task"])
+    opt_lm = task_lm if ids["optimizer"] == ids["task"] else ReplayLM(store, identity=ids["optimizer"])
+    args = dict(config["args"])
+    args.update(model=task_lm, optimizer_model=opt_lm, cache=False, budget=None)
+    out = out_dir if out_dir is not None else Path(run_dir) / "replay"
+    return await optimize_async(**args, run_dir=out, on_event=on_event)
 
 
 def optimize(task: str, method: str = "gpo", **kwargs: Any) -> RunResult:
@@ -244,7 +346,9 @@ def optimize(task: str, method: str = "gpo", **kwargs: Any) -> RunResult:
         **kwargs: ``protocol`` (``quick`` or ``paper``), ``model``, ``optimizer_model``,
             ``embedder``, ``steps`` or ``epochs``, ``eval_limit``, ``test_limit``, ``seed``,
             ``run_dir`` (``False``: write nothing), ``data_dir``, ``initial_prompt``,
-            ``two_round``, ``max_tokens``, ``placement``, ``dry_run``, and part overrides
+            ``two_round``, ``answer_tokens``, ``placement``, ``dry_run``, ``budget``
+            (``{"calls": N, "tokens": N, "cost": USD, "optimizer": {"calls": N}, …}``),
+            ``patience`` (steps without improvement before stopping), and part overrides
             (``information``, ``trajectory``, ``k``, ``refinement``, ``schedule``,
             ``lr_init``, ``lr_end``, ``warmup_steps``, ``selection``,
             ``reject_over_budget``, ``batch_size``, ``num_candidates``,
@@ -260,3 +364,13 @@ def optimize(task: str, method: str = "gpo", **kwargs: Any) -> RunResult:
         2
     """
     return asyncio.run(optimize_async(task, method, **kwargs))
+
+
+def resume(run_dir: Union[str, Path]) -> RunResult:
+    """Continues an interrupted run (see :func:`resume_async`)."""
+    return asyncio.run(resume_async(run_dir))
+
+
+def replay(run_dir: Union[str, Path], out_dir: Union[str, Path, None] = None) -> RunResult:
+    """Reruns a recorded run offline (see :func:`replay_async`)."""
+    return asyncio.run(replay_async(run_dir, out_dir))

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import click
 
-from gpo.errors import GPOError
+from gpo.errors import GPOError, RunInterrupted
 
 EXAMPLES = """\b
 Examples:
@@ -351,33 +351,96 @@ def _print_event(event: dict) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Mini-batch size B (reflections, steps per epoch).")
 @click.option("--format-examples", "num_format_examples", type=click.IntRange(min=0), default=None, help="Examples shown in the meta-prompt.")
 @click.option("--two-round/--one-round", default=None, help="Answer extraction mode (default: the protocol's).")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Cap on the task model's first answer.")
+@click.option("--answer-tokens", type=click.IntRange(min=1), default=None, help="Cap on the task model's first answer (default: the protocol's).")
+@click.option("--max-calls", type=click.IntRange(min=0), default=None, help="Budget: paid model requests in all.")
+@click.option("--max-tokens", type=click.IntRange(min=0), default=None, help="Budget: tokens (in + out) in all.")
+@click.option("--max-cost", type=click.FloatRange(min=0), default=None, help="Budget: USD in all (prices: built-in table or GPO_PRICES; local models are free).")
+@click.option("--budget", "role_budgets", multiple=True, metavar="ROLE.METRIC=VALUE", help="Budget of one role, e.g. optimizer.calls=40 or task.cost=2.5 (repeatable).")
+@click.option("--max-steps-without-improvement", "patience", type=click.IntRange(min=1), default=None, help="Stop after N steps without a better eval score.")
 @click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None)
 @click.option("--test-every-step", is_flag=True, help="Score each step's prompt on test too (for curves; costs calls).")
 @click.option("--dry-run", is_flag=True, help="Run the whole loop offline with the fake model.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the result.")
-def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidates, model, **kw) -> None:
+def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidates, model,
+             max_calls, max_tokens, max_cost, role_budgets, **kw) -> None:
     """Optimize a task's instruction with GPO or a baseline, and write a run directory."""
-    from gpo.api import optimize as run_optimize
+    from gpo.api import optimize_async
 
-    steps_given = kw.get("steps") is not None
-    if steps_given and kw.get("epochs") is not None:
+    if kw.get("steps") is not None and kw.get("epochs") is not None:
         from gpo.errors import ConfigError
 
         raise ConfigError("give --steps or --epochs, not both")
+    budget = parse_budget(max_calls, max_tokens, max_cost, role_budgets)
     on_event = None if (quiet or as_json) else _print_event
-    result = run_optimize(
-        task_spec,
-        method,
-        protocol=protocol,
-        model=model,
-        num_candidates=num_candidates,
-        cache=not no_cache,
-        on_event=on_event,
-        **kw,
+    result = _run_interruptibly(
+        optimize_async(
+            task_spec,
+            method,
+            protocol=protocol,
+            model=model,
+            num_candidates=num_candidates,
+            cache=not no_cache,
+            on_event=on_event,
+            budget=budget or None,
+            **kw,
+        )
     )
+    _report(result, as_json)
+
+
+def parse_budget(max_calls, max_tokens, max_cost, role_budgets) -> dict:
+    """CLI budget options as the ``budget`` dict of :func:`gpo.optimize`."""
+    from gpo.errors import ConfigError
+
+    budget: dict = {}
+    for metric, value in (("calls", max_calls), ("tokens", max_tokens), ("cost", max_cost)):
+        if value is not None:
+            budget[metric] = value
+    for item in role_budgets:
+        key, sep, value = item.partition("=")
+        role, dot, metric = key.partition(".")
+        if not sep or not dot or role not in ("task", "optimizer", "embedding") or metric not in ("calls", "tokens", "cost"):
+            raise ConfigError(
+                f"cannot read --budget {item!r}",
+                hint="write ROLE.METRIC=VALUE with ROLE task, optimizer or embedding and METRIC calls, tokens or cost",
+            )
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"--budget {item!r}: {value!r} is not a number") from None
+        if number < 0:
+            raise ConfigError(f"--budget {item!r}: a budget cannot be negative")
+        budget.setdefault(role, {})[metric] = number
+    return budget
+
+
+def _run_interruptibly(coro):
+    """Runs a coroutine; Ctrl-C or SIGTERM cancels it at once, and the run saves its checkpoint."""
+    import signal
+
+    async def runner():
+        task = asyncio.ensure_future(coro)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, task.cancel)
+            except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+                pass
+        try:
+            return await task
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.remove_signal_handler(sig)
+                except (NotImplementedError, RuntimeError):
+                    pass
+
+    return asyncio.run(runner())
+
+
+def _report(result, as_json: bool) -> None:
     s = result.summary
     if as_json:
         click.echo(json.dumps({**s, "run_dir": str(result.run_dir.path) if result.run_dir else None}, indent=2))
@@ -396,6 +459,38 @@ def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidat
     )
     if result.run_dir is not None:
         click.echo(f"run directory: {result.run_dir.path}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the result.")
+def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
+    """Continue an interrupted run from its last checkpoint (no other argument needed)."""
+    from gpo.api import resume_async
+
+    on_event = None if (quiet or as_json) else _print_event
+    result = _run_interruptibly(resume_async(run_dir, on_event=on_event))
+    _report(result, as_json)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where to write the replayed run (default: RUN_DIR/replay).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def replay(run_dir: Path, out: Optional[Path], as_json: bool) -> None:
+    """Rerun a recorded run offline from its own record; fail on any unrecorded request."""
+    from gpo.api import replay_async
+
+    result = _run_interruptibly(replay_async(run_dir, out, on_event=None if as_json else _print_event))
+    original = (run_dir / "trajectory.jsonl").read_text() if (run_dir / "trajectory.jsonl").exists() else None
+    replayed = (result.run_dir.path / "trajectory.jsonl").read_text()
+    same = original == replayed
+    _report(result, as_json)
+    if not as_json:
+        click.echo("replay: trajectory identical to the recorded run" if same else "replay: trajectory DIFFERS from the recorded run")
+    if not same:
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -419,6 +514,9 @@ def main(argv: Optional[list[str]] = None) -> None:
         where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         _err(exc.format_message().replace("\n", " ") + where)
         sys.exit(2)
+    except RunInterrupted as exc:
+        click.echo(f"gpo: {exc.message}; progress is saved" + (f" ({exc.hint})" if exc.hint else ""), err=True)
+        sys.exit(130)
     except GPOError as exc:
         if debug:
             raise

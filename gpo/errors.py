@@ -89,3 +89,7 @@ class EvaluationError(GPOError):
 
 class BudgetExceeded(GPOError):
     """A call, token or cost budget would be overshot by the next call."""
+
+
+class RunInterrupted(GPOError):
+    """The run was stopped by Ctrl-C or SIGTERM; its last completed step is saved."""

@@ -102,7 +102,7 @@ def test_two_step_gpo_run_on_the_real_local_model(tmp_path, local_lm_spec):
         num_candidates=2,
         eval_limit=3,
         test_limit=3,
-        max_tokens=16,
+        answer_tokens=16,
         optimizer_max_tokens=80,
         run_dir=tmp_path,
     )

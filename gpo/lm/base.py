@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextvars
 import logging
 import time
 from typing import Any, Optional, Sequence, Union
 
 from gpo.errors import ConfigError
+from gpo.lm.budget import Budget
 from gpo.lm.cache import ResponseCache, default_cache
 from gpo.lm.ledger import Ledger
 from gpo.lm.limits import RetryPolicy, call_with_retries, endpoint_limits
@@ -24,6 +26,9 @@ from gpo.lm.types import Completion, Message, RawCompletion, Request, Usage
 log = logging.getLogger(__name__)
 
 CacheArg = Union[ResponseCache, bool, None]
+
+current_step: contextvars.ContextVar[Optional[int]] = contextvars.ContextVar("gpo_step", default=None)
+"""The optimization step that calls belong to (set by the optimizer; recorded in usage)."""
 
 
 class LM(abc.ABC):
@@ -41,6 +46,7 @@ class LM(abc.ABC):
         ledger: Where usage records go (a new ledger if not given).
         prices: USD per million input/output tokens by model name (default: built-in
             table updated from ``GPO_PRICES``).
+        budget: Spending limits checked before every paid request.
 
     Example:
         >>> import asyncio
@@ -65,17 +71,20 @@ class LM(abc.ABC):
         retry: Optional[RetryPolicy] = None,
         ledger: Optional[Ledger] = None,
         prices: Optional[dict[str, tuple[float, float]]] = None,
+        budget: Optional[Budget] = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
         if cache is True:
             cache = default_cache()
-        self.cache: Optional[ResponseCache] = cache if isinstance(cache, ResponseCache) else None
+        # Anything with get_many/put_many (a ResponseCache, a LayeredCache) can serve.
+        self.cache: Optional[ResponseCache] = cache if hasattr(cache, "get_many") else None
         self.concurrency = concurrency
         self.rpm = rpm
         self.retry = retry or RetryPolicy()
         self.ledger = ledger if ledger is not None else Ledger()
         self._prices = prices
+        self.budget = budget
 
     # -- what a backend provides -------------------------------------------------------
 
@@ -154,7 +163,7 @@ class LM(abc.ABC):
             stop=tuple(stop),
         )
         started = time.perf_counter()
-        usage = Usage(role=role, model=self.spec, samples=n)
+        usage = Usage(role=role, model=self.spec, samples=n, step=current_step.get())
         identity = self.identity()
         keys = [request.sample_key(identity, i) for i in range(n)]
         texts: list[Optional[str]] = [None] * n
@@ -172,10 +181,6 @@ class LM(abc.ABC):
             if self.cache is not None:
                 self.cache.put_many({keys[i]: {"text": texts[i]} for i in missing})
         usage.latency_s = time.perf_counter() - started
-        if usage.calls:
-            usage.cost_usd = call_cost(
-                self.backend, self.model, usage.input_tokens, usage.output_tokens, self.prices
-            )
         self.ledger.add(usage)
         return Completion(texts=[t for t in texts if t is not None], usage=usage)
 
@@ -212,6 +217,8 @@ class LM(abc.ABC):
 
         async def attempt() -> RawCompletion:
             async with limits.semaphore:
+                if self.budget is not None:
+                    self.budget.check(usage.role)
                 await limits.rate.acquire()
                 return await self._generate(sub)
 
@@ -226,7 +233,13 @@ class LM(abc.ABC):
             raise LMError(
                 f"{self.spec} returned {len(raw.texts)} samples where {n} were asked for"
             )
+        cost = call_cost(self.backend, self.model, raw.input_tokens, raw.output_tokens, self.prices)
         usage.calls += 1
         usage.input_tokens += raw.input_tokens
         usage.output_tokens += raw.output_tokens
+        usage.cost_usd = None if cost is None or usage.cost_usd is None else usage.cost_usd + cost
+        if self.budget is not None:
+            self.budget.spend(
+                usage.role, calls=1, tokens=raw.input_tokens + raw.output_tokens, cost=cost
+            )
         return raw.texts

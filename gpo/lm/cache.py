@@ -134,3 +134,43 @@ def default_cache() -> ResponseCache:
         if path not in _default:
             _default[path] = ResponseCache(path)
         return _default[path]
+
+
+class LayeredCache:
+    """Several caches read in order and written together.
+
+    A run directory's own record comes first and the shared cache under ``GPO_HOME``
+    second: a hit in the shared cache is copied into the record, so the record ends up
+    holding every response the run used (what replay and resume rely on).
+
+    Args:
+        layers: The caches, the record first.
+    """
+
+    def __init__(self, layers: list[ResponseCache]) -> None:
+        if not layers:
+            raise ValueError("a layered cache needs at least one layer")
+        self.layers = layers
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        keys = list(keys)
+        found = self.layers[0].get_many(keys)
+        for layer in self.layers[1:]:
+            missing = [k for k in keys if k not in found]
+            if not missing:
+                break
+            hits = layer.get_many(missing)
+            if hits:
+                self.layers[0].put_many(hits)
+                found.update(hits)
+        return found
+
+    def get(self, key: str) -> Optional[Any]:
+        return self.get_many([key]).get(key)
+
+    def put_many(self, items: dict[str, Any]) -> None:
+        for layer in self.layers:
+            layer.put_many(items)
+
+    def __len__(self) -> int:
+        return len(self.layers[0])

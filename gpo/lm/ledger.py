@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Optional
 
 from gpo.lm.types import Usage
 
@@ -48,16 +48,36 @@ def summarize(records: Iterable[Usage]) -> dict[str, dict[str, Any]]:
     return out
 
 
-class Ledger:
-    """A thread-safe list of usage records, shared by the models of one run."""
+def summarize_by_step(records: Iterable[Usage]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Totals per step (``"setup"`` for calls outside any step) and role."""
+    groups: dict[str, list[Usage]] = {}
+    for r in records:
+        groups.setdefault("setup" if r.step is None else str(r.step), []).append(r)
+    return {k: summarize(v) for k, v in groups.items()}
 
-    def __init__(self) -> None:
-        self._records: list[Usage] = []
+
+class Ledger:
+    """A thread-safe list of usage records, shared by the models of one run.
+
+    Args:
+        records: Records to start from (a resumed run's).
+        on_record: Called with every new record (e.g. to append it to a file).
+    """
+
+    def __init__(
+        self,
+        records: Iterable[Usage] = (),
+        on_record: Optional[Callable[[Usage], None]] = None,
+    ) -> None:
+        self._records: list[Usage] = list(records)
         self._lock = threading.Lock()
+        self.on_record = on_record
 
     def add(self, record: Usage) -> None:
         with self._lock:
             self._records.append(record)
+            if self.on_record is not None:
+                self.on_record(record)
 
     @property
     def records(self) -> list[Usage]:

@@ -82,6 +82,7 @@ class Usage:
         retries: Failed attempts that were retried.
         latency_s: Wall time of the call, waiting for limits included.
         cost_usd: Cost of the paid requests, ``None`` when the price is unknown.
+        step: The optimization step the call belongs to, if any.
     """
 
     role: str
@@ -94,6 +95,7 @@ class Usage:
     retries: int = 0
     latency_s: float = 0.0
     cost_usd: Optional[float] = 0.0
+    step: Optional[int] = None
 
     @property
     def cached(self) -> bool:
@@ -102,6 +104,11 @@ class Usage:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Usage":
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass

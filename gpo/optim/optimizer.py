@@ -12,15 +12,16 @@ References:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from gpo.errors import ConfigError
+from gpo.errors import BudgetExceeded, ConfigError, DataError, RunInterrupted
 from gpo.evaluate import EvalResult, Evaluator
-from gpo.lm.base import LM
-from gpo.lm.ledger import Ledger
+from gpo.lm.base import LM, current_step
+from gpo.lm.ledger import Ledger, summarize_by_step
 from gpo.optim.candidates import make_candidates
 from gpo.optim.direction import CurrentInformation
 from gpo.optim.learning_rate import make_schedule
@@ -216,7 +217,11 @@ class OptimizationRun:
         config: The run's configuration, written to ``config.json``.
         ledger: The usage ledger; both models are pointed at it (default: the task model's).
         on_event: Called with progress events (dicts with a ``type``).
+        patience: Stop after this many steps without a better eval score (``None``: never).
     """
+
+    CHECKPOINT = "checkpoint.json"
+    CHECKPOINT_VERSION = 1
 
     def __init__(
         self,
@@ -236,6 +241,7 @@ class OptimizationRun:
         config: Optional[dict[str, Any]] = None,
         ledger: Optional[Ledger] = None,
         on_event: Optional[Callable[[Event], None]] = None,
+        patience: Optional[int] = None,
     ) -> None:
         if steps < 0:
             raise ConfigError(f"steps cannot be negative, got {steps}")
@@ -259,6 +265,7 @@ class OptimizationRun:
         self.state = OptimizerState(total_steps=0 if optimizer.evaluation_only else steps)
         self.schedule = optimizer.learning_rate.build(max(1, self.state.total_steps))
         self.meta_prompts: list[MetaPromptRecord] = []
+        self.patience = patience
         self.started = time.time()
 
     # -- records -------------------------------------------------------------------------
@@ -269,18 +276,58 @@ class OptimizationRun:
         return mp_id
 
     def save(self) -> None:
-        """Writes state, trajectory, meta-prompts and usage to the run directory."""
+        """Checkpoints the run: one atomic ``checkpoint.json``, then the derived views.
+
+        The checkpoint is the only file resume reads; ``trajectory.jsonl`` and
+        ``meta_prompts.jsonl`` are rewritten from it for people and tools. Usage records are
+        appended to ``usage.jsonl`` as calls finish (see :mod:`gpo.runs.session`). Random
+        choices need no saved state: each comes from ``(seed, step, purpose)``.
+        """
         if self.run_dir is None:
             return
-        self.run_dir.write_jsonl("meta_prompts.jsonl", [m.to_dict() for m in self.meta_prompts])
+        self.run_dir.write_json(
+            self.CHECKPOINT,
+            {
+                "version": self.CHECKPOINT_VERSION,
+                "step": self.state.step,
+                "state": self.state.to_dict(),
+                "meta_prompts": [m.to_dict() for m in self.meta_prompts],
+                "random_state": {"seed": self.seed, "derivation": "sha256(seed, step, purpose)"},
+            },
+        )
         self.run_dir.write_jsonl("trajectory.jsonl", [c.to_dict() for c in self.state.candidates])
-        self.run_dir.write_jsonl("usage.jsonl", [r.to_dict() for r in self.ledger.records])
-        self.run_dir.write_json("state.json", self.state.to_dict())
+        self.run_dir.write_jsonl("meta_prompts.jsonl", [m.to_dict() for m in self.meta_prompts])
+
+    def restore(self) -> bool:
+        """Loads the last checkpoint of the run directory; ``False`` when there is none.
+
+        Raises:
+            DataError: The checkpoint is damaged or from another version.
+        """
+        if self.run_dir is None or not self.run_dir.file(self.CHECKPOINT).exists():
+            return False
+        data = self.run_dir.read_json(self.CHECKPOINT)
+        try:
+            if data.get("version") != self.CHECKPOINT_VERSION:
+                raise ValueError(f"version {data.get('version')!r}")
+            state = OptimizerState.from_dict(data["state"])
+            metas = [MetaPromptRecord.from_dict(m) for m in data["meta_prompts"]]
+            if not state.history:
+                raise ValueError("no trajectory")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(
+                f"the checkpoint {self.run_dir.file(self.CHECKPOINT)} is damaged: {exc}",
+                hint="the run cannot resume from it; start a new run",
+            ) from exc
+        self.state = state
+        self.meta_prompts = metas
+        return True
 
     # -- the loop ------------------------------------------------------------------------
 
     async def initialize(self) -> None:
         """Draws the format examples and scores p0 on the eval split."""
+        current_step.set(0)
         fmt = self.task.splits.get("format") or self.task.splits.get("train") or []
         m = min(self.optimizer.num_format_examples, len(fmt))
         self.state.format_indices = sorted(rng_for(self.seed, "format").sample(range(len(fmt)), m))
@@ -290,8 +337,6 @@ class OptimizationRun:
         if self.test_every_step:
             entry.test_score = (await self._test(self.initial_prompt)).score
         self.state.history.append(entry)
-        if self.run_dir is not None:
-            self.run_dir.write_json("config.json", self.config)
         self.save()
         self.on_event({"type": "initial", "prompt": self.initial_prompt, "eval": result.score})
 
@@ -301,6 +346,7 @@ class OptimizationRun:
 
     async def step(self, t: int) -> TrajectoryEntry:
         """Runs step ``t`` (1-based) and appends its winner to the trajectory."""
+        current_step.set(t)
         opt = self.optimizer
         ctx = StepContext(self, t)
         current = self.state.current
@@ -357,7 +403,7 @@ class OptimizationRun:
 
         fresh = list(dict.fromkeys(r.prompt for r in records if r.prompt and not r.rejected and r.prompt not in self.state.scores))
         if fresh:
-            results = await self.evaluator.evaluate_many(fresh, self.eval_examples, split="eval")
+            results = await asyncio.gather(*(self._evaluate_candidate(t, p) for p in fresh))
             for prompt, res in zip(fresh, results):
                 self.state.scores[prompt] = res.score
         for r in records:
@@ -396,18 +442,29 @@ class OptimizationRun:
         )
         return entry
 
+    async def _evaluate_candidate(self, t: int, prompt: str) -> EvalResult:
+        result = await self.evaluator.evaluate(prompt, self.eval_examples, split="eval")
+        self.on_event({"type": "candidate", "step": t, "prompt": prompt, "eval": result.score})
+        return result
+
     async def _test(self, prompt: str) -> EvalResult:
         return await self.evaluator.evaluate(prompt, split="test", limit=self.test_limit)
 
     async def finalize(self, stopped_reason: str) -> RunResult:
         """Scores the initial and the best prompt on test and writes the summary."""
+        current_step.set(None)
         initial = self.state.history[0]
         best = self.state.best()
-        initial_test = await self._test(initial.prompt)
-        best_test = initial_test if best.prompt == initial.prompt else await self._test(best.prompt)
+        initial_test = best_test = None
+        try:
+            initial_test = await self._test(initial.prompt)
+            best_test = initial_test if best.prompt == initial.prompt else await self._test(best.prompt)
+        except BudgetExceeded as exc:
+            log.warning("no budget left to score on test: %s", exc)
         if self.run_dir is not None:
-            self.run_dir.write_jsonl("results/initial_test.jsonl", [r.to_dict() for r in initial_test.results])
-            self.run_dir.write_jsonl("results/best_test.jsonl", [r.to_dict() for r in best_test.results])
+            for name, res in (("initial_test", initial_test), ("best_test", best_test)):
+                if res is not None:
+                    self.run_dir.write_jsonl(f"results/{name}.jsonl", [r.to_dict() for r in res.results])
         usage = self.ledger.summary()
         for role in ("task", "optimizer", "embedding"):
             usage.setdefault(role, {"calls": 0, "cached_calls": 0, "requests": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
@@ -419,11 +476,11 @@ class OptimizationRun:
             "best_prompt": best.prompt,
             "best_step": best.step,
             "scores": {
-                "initial": {"eval": initial.score, "test": initial_test.score},
-                "best": {"eval": best.score, "test": best_test.score},
+                "initial": {"eval": initial.score, "test": initial_test.score if initial_test else None},
+                "best": {"eval": best.score, "test": best_test.score if best_test else None},
             },
             "n_eval": len(self.eval_examples),
-            "n_test": initial_test.n,
+            "n_test": initial_test.n if initial_test else 0,
             "steps_completed": self.state.step,
             "total_steps": self.state.total_steps,
             "stopped_reason": stopped_reason,
@@ -434,6 +491,7 @@ class OptimizationRun:
                 "embedder": getattr(self.embedder, "name", None),
             },
             "usage": usage,
+            "usage_by_step": summarize_by_step(self.ledger.records),
             "seconds": round(time.time() - self.started, 2),
         }
         self.save()
@@ -443,9 +501,43 @@ class OptimizationRun:
         return RunResult(summary, self.state, self.run_dir, initial_test, best_test)
 
     async def run(self) -> RunResult:
-        """Runs the whole optimization."""
-        self.on_event({"type": "start", "total": self.state.total_steps, "n_eval": len(self.eval_examples)})
-        await self.initialize()
-        for t in range(self.state.step + 1, self.state.total_steps + 1):
-            await self.step(t)
-        return await self.finalize("completed")
+        """Runs the optimization from the start, or from the run directory's checkpoint.
+
+        Raises:
+            RunInterrupted: The run was cancelled (Ctrl-C, SIGTERM); the last completed step
+                is saved and ``gpo resume`` continues from it.
+        """
+        resumed = self.restore()
+        self.on_event(
+            {
+                "type": "start",
+                "total": self.state.total_steps,
+                "n_eval": len(self.eval_examples),
+                "resumed_from": self.state.step if resumed else None,
+                "ledger": self.ledger,
+                "task": self.task.name,
+                "method": self.optimizer.name,
+                "num_candidates": self.optimizer.num_candidates,
+            }
+        )
+        reason = "completed"
+        try:
+            if not resumed:
+                await self.initialize()
+            for t in range(self.state.step + 1, self.state.total_steps + 1):
+                await self.step(t)
+                if self.patience is not None and t - self.state.best().step >= self.patience:
+                    reason = f"no improvement in {self.patience} steps"
+                    break
+        except BudgetExceeded as exc:
+            if not self.state.history:
+                raise
+            reason = str(exc)
+            log.warning("%s; stopping after step %d", exc, self.state.step)
+        except asyncio.CancelledError:
+            where = self.run_dir.path if self.run_dir is not None else None
+            raise RunInterrupted(
+                f"interrupted after step {self.state.step} of {self.state.total_steps}",
+                hint=f"resume with: gpo resume {where}" if where else None,
+            ) from None
+        return await self.finalize(reason)
