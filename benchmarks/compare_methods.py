@@ -8,7 +8,8 @@ rerunning the script reuses every call already made.
 Example (the packaged Qwen model, a budget that finishes on a 2-core CPU):
 
     python benchmarks/compare_methods.py --data-dir ../shared/data/gpo-splits \
-        -m local:qwen2.5-coder-0.5b --steps 2 --candidates 2 --eval-limit 8 --test-limit 16
+        -m local:qwen2.5-coder-0.5b --steps 2 --candidates 2 --eval-limit 8 --test-limit 16 \
+        --optimizer-max-tokens 160
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def parse_args(argv=None):
     p.add_argument("--candidates", type=int, default=2)
     p.add_argument("--eval-limit", type=int, default=8)
     p.add_argument("--test-limit", type=int, default=16)
+    p.add_argument("--optimizer-max-tokens", type=int, default=None, help="cap on each optimizer sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--runs-dir", default=None, help="keep each run's directory here")
     p.add_argument("--out", default=None, help="write all summaries as JSON here")
@@ -66,6 +68,7 @@ async def main(argv=None) -> int:
                 eval_limit=args.eval_limit,
                 test_limit=args.test_limit,
                 seed=args.seed,
+                optimizer_max_tokens=args.optimizer_max_tokens,
                 data_dir=args.data_dir,
                 run_dir=run_dir,
             )

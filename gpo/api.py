@@ -112,7 +112,7 @@ def build_optimizer(
 
 async def optimize_async(
     task: str,
-    method: str = "gpo",
+    method: Union[str, PromptOptimizer] = "gpo",
     *,
     protocol: str = "quick",
     model: Union[str, "LM", None] = None,
@@ -155,6 +155,10 @@ async def optimize_async(
     if steps is not None and epochs is not None:
         raise ConfigError("give steps or epochs, not both")
     proto = PROTOCOLS[protocol]
+    if isinstance(method, PromptOptimizer):
+        # A hand-built optimizer becomes a preset plus explicit parts (so the run can resume).
+        method, own_parts = method.to_overrides()
+        parts = {**own_parts, **{k: v for k, v in parts.items() if v is not None}}
     task_options = {"placement": placement} if placement else {}
     task_obj = load_task(task, data_dir=data_dir, **task_options)
 
@@ -178,8 +182,14 @@ async def optimize_async(
         optimizer.initial_prompt if optimizer.initial_prompt is not None else proto.initial_prompt
     )
     if dry_run:
-        model = optimizer_model = "fake:"
+        from gpo.lm.fake import DryRunLM
+
+        real_task = model if isinstance(model, str) and model else default_model()
+        real_opt = optimizer_model if isinstance(optimizer_model, str) and optimizer_model else real_task
+        model = DryRunLM(real_task)
+        optimizer_model = model if real_opt == real_task else DryRunLM(real_opt)
         embedder = "lexical"
+        cache = False
     budget_obj = Budget.from_options(**budget_options(budget))
 
     rd = None
@@ -200,7 +210,7 @@ async def optimize_async(
         return get_lm(spec_or_lm, cache=session.cache(), ledger=session.ledger, budget=budget_obj)
 
     task_lm = make_lm(model or default_model())
-    if optimizer_model is None or optimizer_model == model:
+    if optimizer_model is None or optimizer_model is model or optimizer_model == model:
         opt_lm = task_lm
     else:
         opt_lm = make_lm(optimizer_model)
@@ -217,8 +227,8 @@ async def optimize_async(
         "task": task,
         "method": method,
         "protocol": protocol,
-        "model": task_lm.spec,
-        "optimizer_model": opt_lm.spec,
+        "model": getattr(task_lm, "real_spec", task_lm.spec),
+        "optimizer_model": getattr(opt_lm, "real_spec", opt_lm.spec),
         "embedder": embedder,
         "steps": steps,
         "eval_limit": proto.eval_limit if eval_limit is None else eval_limit,
@@ -337,12 +347,13 @@ async def replay_async(run_dir: Union[str, Path], out_dir: Union[str, Path, None
     return await optimize_async(**args, run_dir=out, on_event=on_event)
 
 
-def optimize(task: str, method: str = "gpo", **kwargs: Any) -> RunResult:
+def optimize(task: str, method: Union[str, PromptOptimizer] = "gpo", **kwargs: Any) -> RunResult:
     """Optimizes the instruction of a task and writes a run directory.
 
     Args:
         task: A task spec (``bbh/navigate``, ``synthetic/boolean_expressions``, ``jsonl:…``).
-        method: ``gpo``, ``ape``, ``apo``, ``opro``, ``pe2``, ``sgdm``, ``cot`` or ``empty``.
+        method: ``gpo``, ``ape``, ``apo``, ``opro``, ``pe2``, ``sgdm``, ``cot`` or ``empty``,
+            or a :class:`PromptOptimizer` built from parts (e.g. ``GPO(selection="elitist")``).
         **kwargs: ``protocol`` (``quick`` or ``paper``), ``model``, ``optimizer_model``,
             ``embedder``, ``steps`` or ``epochs``, ``eval_limit``, ``test_limit``, ``seed``,
             ``run_dir`` (``False``: write nothing), ``data_dir``, ``initial_prompt``,

@@ -302,26 +302,6 @@ def _fmt(score: Optional[float]) -> str:
     return "  –  " if score is None else f"{score:.3f}"
 
 
-def _print_event(event: dict) -> None:
-    kind = event["type"]
-    if kind == "start":
-        click.echo(f"optimizing: {event['total']} steps, {event['n_eval']} eval examples", err=True)
-    elif kind == "initial":
-        click.echo(f"step 0: initial prompt eval {_fmt(event['eval'])}", err=True)
-    elif kind == "step":
-        cands = event["candidates"]
-        scored = [c[1] for c in cands if c[1] is not None]
-        rejected = sum(1 for c in cands if c[2])
-        dups = sum(1 for c in cands if c[3])
-        budget = "no limit" if event["budget"] is None else f"{event['budget']} words"
-        click.echo(
-            f"step {event['step']}/{event['total']}: budget {budget}; {len(cands)} candidates "
-            f"(best {_fmt(max(scored) if scored else None)}, {rejected} rejected, {dups} repeats); "
-            f"next prompt {_fmt(event['score'])}; best so far {_fmt(event['best'])}",
-            err=True,
-        )
-
-
 @cli.command()
 @click.option("--task", "-t", "task_spec", required=True, help="Task spec (see `gpo tasks`).")
 @click.option("--method", default="gpo", show_default=True, type=click.Choice(["gpo", "ape", "apo", "opro", "pe2", "sgdm", "cot", "empty"]), help="Optimizer preset.")
@@ -349,6 +329,8 @@ def _print_event(event: dict) -> None:
 @click.option("--selection", default=None, type=click.Choice(["paper", "elitist"]), help="paper: best candidate not already a winner; elitist: keep the current prompt unless beaten.")
 @click.option("--reject-over-budget/--keep-over-budget", default=None, help="Reject and resample candidates that change more words than allowed.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Mini-batch size B (reflections, steps per epoch).")
+@click.option("--optimizer-temperature", type=click.FloatRange(min=0), default=None, help="Sampling temperature of the optimizer (default 1.0).")
+@click.option("--optimizer-max-tokens", type=click.IntRange(min=1), default=None, help="Cap on each optimizer sample (default 512).")
 @click.option("--format-examples", "num_format_examples", type=click.IntRange(min=0), default=None, help="Examples shown in the meta-prompt.")
 @click.option("--two-round/--one-round", default=None, help="Answer extraction mode (default: the protocol's).")
 @click.option("--answer-tokens", type=click.IntRange(min=1), default=None, help="Cap on the task model's first answer (default: the protocol's).")
@@ -372,21 +354,27 @@ def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidat
         from gpo.errors import ConfigError
 
         raise ConfigError("give --steps or --epochs, not both")
+    from gpo.progress import make_progress
+
     budget = parse_budget(max_calls, max_tokens, max_cost, role_budgets)
-    on_event = None if (quiet or as_json) else _print_event
-    result = _run_interruptibly(
-        optimize_async(
-            task_spec,
-            method,
-            protocol=protocol,
-            model=model,
-            num_candidates=num_candidates,
-            cache=not no_cache,
-            on_event=on_event,
-            budget=budget or None,
-            **kw,
+    progress = make_progress("quiet" if quiet or as_json else "auto")
+    try:
+        result = _run_interruptibly(
+            optimize_async(
+                task_spec,
+                method,
+                protocol=protocol,
+                model=model,
+                num_candidates=num_candidates,
+                cache=not no_cache,
+                on_event=progress,
+                budget=budget or None,
+                **kw,
+            )
         )
-    )
+    finally:
+        if progress is not None:
+            progress.close()
     _report(result, as_json)
 
 
@@ -440,6 +428,31 @@ def _run_interruptibly(coro):
     return asyncio.run(runner())
 
 
+def _usage_table(summary: dict, title: str):
+    from rich.table import Table
+
+    dry = summary.get("dry_run")
+    table = Table(title=title)
+    for col in ("role", "requests", "cache hits", "retries", "input tokens" + (" (≈)" if dry else ""),
+                "output tokens" + (" (≤)" if dry else ""), "cost" + (" (≤)" if dry else "")):
+        table.add_column(col, justify="right" if col != "role" else "left")
+    for role in ("task", "optimizer", "embedding"):
+        u = summary["usage"].get(role) or {}
+        if not u.get("calls"):
+            continue
+        cost = u.get("cost_usd")
+        table.add_row(
+            role,
+            str(u.get("requests", 0)),
+            str(u.get("cached_calls", 0)),
+            str(u.get("retries", 0)),
+            f"{u.get('input_tokens', 0):,}",
+            f"{u.get('output_tokens', 0):,}",
+            "unknown price" if cost is None else f"${cost:.4f}",
+        )
+    return table
+
+
 def _report(result, as_json: bool) -> None:
     s = result.summary
     if as_json:
@@ -452,6 +465,14 @@ def _report(result, as_json: bool) -> None:
     click.echo(f"best prompt (step {s['best_step']}): {s['best_prompt']!r}")
     click.echo(f"  eval {_fmt(sc['best']['eval'])}   test {_fmt(sc['best']['test'])}")
     u = s["usage"]
+    if s.get("dry_run"):
+        _console().print(_usage_table(s, "Dry run: what this run would spend (no model was called)"))
+        click.echo(
+            "Requests are exact for the worst case (every candidate new); input tokens are "
+            "estimated at 4 characters per token, output tokens at each call's cap."
+        )
+    else:
+        _console().print(_usage_table(s, "Usage"))
     click.echo(
         f"calls: task {u['task'].get('requests', 0)} paid / {u['task'].get('calls', 0)}, "
         f"optimizer {u['optimizer'].get('requests', 0)} paid / {u['optimizer'].get('calls', 0)}; "
@@ -468,9 +489,14 @@ def _report(result, as_json: bool) -> None:
 def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
     """Continue an interrupted run from its last checkpoint (no other argument needed)."""
     from gpo.api import resume_async
+    from gpo.progress import make_progress
 
-    on_event = None if (quiet or as_json) else _print_event
-    result = _run_interruptibly(resume_async(run_dir, on_event=on_event))
+    progress = make_progress("quiet" if quiet or as_json else "auto")
+    try:
+        result = _run_interruptibly(resume_async(run_dir, on_event=progress))
+    finally:
+        if progress is not None:
+            progress.close()
     _report(result, as_json)
 
 
@@ -481,8 +507,14 @@ def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
 def replay(run_dir: Path, out: Optional[Path], as_json: bool) -> None:
     """Rerun a recorded run offline from its own record; fail on any unrecorded request."""
     from gpo.api import replay_async
+    from gpo.progress import make_progress
 
-    result = _run_interruptibly(replay_async(run_dir, out, on_event=None if as_json else _print_event))
+    progress = make_progress("quiet" if as_json else "auto")
+    try:
+        result = _run_interruptibly(replay_async(run_dir, out, on_event=progress))
+    finally:
+        if progress is not None:
+            progress.close()
     original = (run_dir / "trajectory.jsonl").read_text() if (run_dir / "trajectory.jsonl").exists() else None
     replayed = (result.run_dir.path / "trajectory.jsonl").read_text()
     same = original == replayed

@@ -635,3 +635,17 @@ def test_echoes_of_scores_and_example_inputs_are_rejected():
     assert check_candidate("Evaluate the Boolean expression step by step.", current="x", examples=ex) is None
     cands = make_candidates(["<START>False and ( not False and not not True ) is<END>"], current="x", seen=(), budget=None, examples=ex)
     assert cands[0].rejected == "copies an example input"
+
+
+def test_meta_prompt_echoes_are_cut_off_the_proposal():
+    from gpo.optim.candidates import make_candidates
+
+    raws = [
+        "Here's a new prompt that scores higher:\n\n<START>\nLet's think step by step.\nScore: 20\n\nInput:\n( False ) is\n<Prompt>\nOutput:\nFalse",
+        "Let's think about step by step.\n\nScore: 90\n\nThe current prompt is:\nLet's think step by step.\nIts score is 90.",
+        "Let's think step by step.\n\n<START>\nInput:\n( True ) or ( True )\nOutput:\nTrue\n\nScore: 75\n\n<END>",
+    ]
+    cands = make_candidates(raws, current="Let's think step by step.", seen=set(), budget=None)
+    assert cands[0].text == "Let's think step by step." and not cands[0].rejected
+    assert cands[1].text == "Let's think about step by step." and not cands[1].rejected
+    assert cands[2].rejected  # nothing but echoed examples inside the tags

@@ -307,3 +307,17 @@ def test_cli_runs_an_ablation_with_flags(capsys, tmp_path):
     assert out["optimizer"]["learning_rate"] == "linear(30→5)"
     lines = [json.loads(x) for x in (tmp_path / "trajectory.jsonl").read_text().splitlines()]
     assert [x["edit_budget"] for x in lines] == [17] * 3 + [5] * 3
+
+
+def test_a_hand_built_optimizer_runs_and_round_trips(tmp_path):
+    from gpo.api import load_run_config
+    from gpo.optim.momentum import ImportanceMomentum
+    from gpo.optim.optimizer import LearningRate
+
+    opt = GPO(momentum=ImportanceMomentum(k=4), learning_rate=LearningRate("linear", 40, 5), selection="elitist", num_candidates=2)
+    r = optimize("synthetic/word_sorting", opt, dry_run=True, steps=2, run_dir=tmp_path / "run")
+    d = r.summary["optimizer"]
+    assert (d["trajectory"], d["learning_rate"], d["selection"], d["num_candidates"]) == ("importance(k=4)", "linear(40→5)", "elitist", 2)
+    args = load_run_config(tmp_path / "run")["args"]
+    rebuilt = build_optimizer(args["method"], **{k: args[k] for k in ("information", "batch_size", "trajectory", "k", "refinement", "schedule", "lr_init", "lr_end", "warmup_steps", "selection", "reject_over_budget", "num_candidates", "num_format_examples", "optimizer_temperature", "optimizer_max_tokens")})
+    assert rebuilt.describe() == opt.describe() | {"name": rebuilt.name}

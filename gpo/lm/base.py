@@ -113,6 +113,10 @@ class LM(abc.ABC):
     async def aclose(self) -> None:
         """Releases connections and servers (idempotent)."""
 
+    def cost(self, input_tokens: int, output_tokens: int) -> Optional[float]:
+        """USD of one paid request (``None`` when the model's price is unknown)."""
+        return call_cost(self.backend, self.model, input_tokens, output_tokens, self.prices)
+
     # -- policy --------------------------------------------------------------------------
 
     @property
@@ -233,7 +237,7 @@ class LM(abc.ABC):
             raise LMError(
                 f"{self.spec} returned {len(raw.texts)} samples where {n} were asked for"
             )
-        cost = call_cost(self.backend, self.model, raw.input_tokens, raw.output_tokens, self.prices)
+        cost = self.cost(raw.input_tokens, raw.output_tokens)
         usage.calls += 1
         usage.input_tokens += raw.input_tokens
         usage.output_tokens += raw.output_tokens

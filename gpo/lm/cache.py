@@ -116,8 +116,12 @@ class ResponseCache:
             return self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
 
     def close(self) -> None:
-        """Closes the connection."""
+        """Closes the connection (the last one to close folds the write-ahead log into the file)."""
         with self._lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass
             self._conn.close()
 
 

@@ -47,7 +47,9 @@ _PHRASES = (
 
 def _fake_prompt(h: int) -> str:
     picks = [_PHRASES[(h >> (4 * i)) % len(_PHRASES)] for i in range(1 + h % 3)]
-    return " ".join(dict.fromkeys(picks))
+    # A short tag from the hash keeps every sampled prompt distinct, as if every candidate
+    # were new: a dry run then counts the calls of the worst case (no repeats to skip).
+    return " ".join(dict.fromkeys(picks)) + f" (Variant {h % 65536:04x}.)"
 
 
 def _fake_answer(question: str, h: int) -> str:
@@ -103,6 +105,42 @@ class FakeLM(LM):
             input_tokens=prompt_tokens,
             output_tokens=sum(approx_tokens(t) for t in texts),
         )
+
+
+class DryRunLM(FakeLM):
+    """A fake standing in for a real model during a dry run, priced as that model.
+
+    It answers like :class:`FakeLM`, counts input tokens as :func:`approx_tokens` and output
+    tokens as the request's ``max_tokens`` for every sample (an upper bound), and prices
+    them as the real model would be priced.
+
+    Args:
+        real_spec: The spec of the model it stands in for.
+        **kwargs: Policy settings of :class:`gpo.lm.base.LM`.
+    """
+
+    def __init__(self, real_spec: str, **kwargs: Any) -> None:
+        super().__init__(name=real_spec, **kwargs)
+        from gpo.lm import parse_spec
+
+        backend, model, _ = parse_spec(real_spec)
+        self.real_spec = real_spec
+        self._price_backend = backend
+        self._price_model = model
+
+    @property
+    def spec(self) -> str:
+        return f"dry-run:{self.real_spec}"
+
+    def cost(self, input_tokens: int, output_tokens: int) -> Optional[float]:
+        from gpo.lm.pricing import call_cost
+
+        return call_cost(self._price_backend, self._price_model, input_tokens, output_tokens, self.prices)
+
+    async def _generate(self, request: Request) -> RawCompletion:
+        raw = await super()._generate(request)
+        raw.output_tokens = request.max_tokens * request.n
+        return raw
 
 
 Reply = Union[str, Exception, Callable[[Request], str]]

@@ -461,6 +461,37 @@ def extract_prompt(raw: str) -> Optional[str]:
 # ---------------------------------------------------------------------------
 
 
+_ECHO_LINE = re.compile(
+    r"^\s*(?:score\s*:|its score is|the current prompt is|earlier prompts|input\s*:|output\s*:|"
+    r"<\s*prompt\s*>\s*$|the prompt replaces <prompt>)",
+    re.IGNORECASE,
+)
+
+
+def cut_meta_echo(text: str) -> str:
+    """The text before the first line that repeats the meta-prompt's own layout.
+
+    Small models often continue a proposed prompt with the meta-prompt's scaffolding
+    (``Score: 58``, ``The current prompt is:``, ``Input:`` …). What comes before that is
+    the proposal. A head that still introduces something (a line ending in ``:``) is not a
+    proposal on its own, and gives ``""``.
+
+    >>> cut_meta_echo("Think it through.\\nScore: 58\\n\\nThe current prompt is:")
+    'Think it through.'
+    >>> cut_meta_echo("Score: 3")
+    ''
+    """
+    kept = []
+    for line in text.splitlines():
+        if _ECHO_LINE.match(line):
+            break
+        kept.append(line)
+    head = "\n".join(kept).strip()
+    if any(line.rstrip().endswith(":") for line in head.splitlines()):
+        return ""
+    return head
+
+
 _SCORE_ECHO = re.compile(r"(?im)^\s*score\s*:\s*\d+(?:\.\d+)?\s*$")
 
 
@@ -579,6 +610,14 @@ def make_candidates(
             out.append(Candidate(None, raw, index, None, rejected="empty"))
             continue
         text = extract_prompt(raw)
+        if text:
+            trimmed = cut_meta_echo(text)
+            if trimmed:
+                text = normalize_prompt(trimmed)
+        else:
+            head = cut_meta_echo(raw)
+            if head and head != raw.strip():
+                text = extract_prompt(head)
         reason = check_candidate(
             text, current=current, max_words=max_words, max_ratio=max_ratio, examples=examples
         )

@@ -123,6 +123,30 @@ class PromptOptimizer:
         if self.num_format_examples < 0:
             raise ConfigError("num_format_examples cannot be negative")
 
+    def to_overrides(self) -> tuple[str, dict[str, Any]]:
+        """A preset name and part overrides that rebuild this optimizer (see ``build_optimizer``)."""
+        lr = self.learning_rate
+        base = self.name if self.name in ("gpo", "ape", "apo", "opro", "pe2", "sgdm", "cot", "empty") else (
+            "cot" if self.evaluation_only else "gpo"
+        )
+        return base, {
+            "information": self.information.name,
+            "batch_size": self.information.batch_size,
+            "trajectory": self.momentum.name,
+            "k": getattr(self.momentum, "k", 0) or 3,
+            "refinement": self.refinement,
+            "schedule": lr.kind,
+            "lr_init": lr.init_value,
+            "lr_end": lr.end_value,
+            "warmup_steps": lr.warmup_steps,
+            "selection": self.selection,
+            "reject_over_budget": self.reject_over_budget,
+            "num_candidates": self.num_candidates,
+            "num_format_examples": self.num_format_examples,
+            "optimizer_temperature": self.temperature,
+            "optimizer_max_tokens": self.max_tokens,
+        }
+
     def describe(self) -> dict[str, Any]:
         """The optimizer's settings as plain data."""
         return {
@@ -492,6 +516,7 @@ class OptimizationRun:
             },
             "usage": usage,
             "usage_by_step": summarize_by_step(self.ledger.records),
+            "dry_run": bool(self.config.get("dry_run")),
             "seconds": round(time.time() - self.started, 2),
         }
         self.save()

@@ -81,6 +81,10 @@ class RunSession:
         return layers[0] if len(layers) == 1 else LayeredCache(layers)
 
     def close(self) -> None:
+        """Closes the usage file and the record (folding its write-ahead log into the file)."""
         if self._file is not None:
             self._file.close()
             self._file = None
+        if self.record is not None:
+            self.record.close()
+            self.record = None
