@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
+from gpo.concurrency import gather_all
 from gpo.errors import ConfigError, EvaluationError, LMError
 from gpo.lm.base import LM
 from gpo.scoring import AnswerFormat, get_answer_format
@@ -193,9 +194,7 @@ class Evaluator:
             examples = list(examples)[:limit]
         started = time.perf_counter()
         gate = asyncio.Semaphore(self.concurrency)
-        results = await asyncio.gather(
-            *(self._one(prompt, ex, i, gate) for i, ex in enumerate(examples))
-        )
+        results = await gather_all(self._one(prompt, ex, i, gate) for i, ex in enumerate(examples))
         failed = [r for r in results if r.error]
         if results and len(failed) / len(results) > self.max_error_rate:
             cause = getattr(failed[0], "_exc", None)
@@ -220,6 +219,4 @@ class Evaluator:
         self, prompts: Iterable[str], examples: Sequence[Example], split: Optional[str] = None
     ) -> list[EvalResult]:
         """Scores several prompts on the same examples, concurrently; results in order."""
-        return list(
-            await asyncio.gather(*(self.evaluate(p, examples, split=split) for p in prompts))
-        )
+        return await gather_all(self.evaluate(p, examples, split=split) for p in prompts)

@@ -152,7 +152,8 @@ def test_budget_stops_gracefully_and_keeps_the_best_prompt(server, tmp_path):
     assert s["steps_completed"] < 4
     paid = sum(s["usage"][r]["requests"] for r in ("task", "optimizer"))
     assert 30 <= paid <= 30 + 8  # never more than the calls in flight over the limit
-    assert len(server.requests) == paid
+    # Requests cancelled in flight when the budget stopped the run reached the server unpaid.
+    assert paid <= len(server.requests) <= paid + 8
     # Per-role budget: one optimizer request allowed.
     code, out, err = run_gpo(optimize_args(server.url, tmp_path / "run2", "--budget", "optimizer.calls=1"), tmp_path / "home2")
     assert code == 0, err

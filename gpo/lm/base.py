@@ -15,6 +15,7 @@ import logging
 import time
 from typing import Any, Optional, Sequence, Union
 
+from gpo.concurrency import gather_all
 from gpo.errors import ConfigError
 from gpo.lm.budget import Budget
 from gpo.lm.cache import ResponseCache, default_cache
@@ -179,7 +180,13 @@ class LM(abc.ABC):
                     usage.cached_samples += 1
         missing = [i for i, t in enumerate(texts) if t is None]
         if missing:
-            new = await self._fetch(request, missing, usage)
+            try:
+                new = await self._fetch(request, missing, usage)
+            except BaseException:
+                if usage.calls:  # some requests of this call were paid before it failed
+                    usage.latency_s = time.perf_counter() - started
+                    self.ledger.add(usage)
+                raise
             for i, text in zip(missing, new):
                 texts[i] = text
             if self.cache is not None:
@@ -203,9 +210,7 @@ class LM(abc.ABC):
             if seed is not None and chunk[0] != 0:
                 seed = seed + chunk[0]
             groups.append((chunk, seed))
-        results = await asyncio.gather(
-            *(self._send(request, len(idx), seed, usage) for idx, seed in groups)
-        )
+        results = await gather_all(self._send(request, len(idx), seed, usage) for idx, seed in groups)
         return [t for r in results for t in r]
 
     async def _send(self, request: Request, n: int, seed: Optional[int], usage: Usage) -> list[str]:

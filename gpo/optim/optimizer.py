@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from gpo.concurrency import gather_all
 from gpo.errors import BudgetExceeded, ConfigError, DataError, RunInterrupted
 from gpo.evaluate import EvalResult, Evaluator
 from gpo.lm.base import LM, current_step
@@ -427,7 +428,7 @@ class OptimizationRun:
 
         fresh = list(dict.fromkeys(r.prompt for r in records if r.prompt and not r.rejected and r.prompt not in self.state.scores))
         if fresh:
-            results = await asyncio.gather(*(self._evaluate_candidate(t, p) for p in fresh))
+            results = await gather_all(self._evaluate_candidate(t, p) for p in fresh)
             for prompt, res in zip(fresh, results):
                 self.state.scores[prompt] = res.score
         for r in records:
