@@ -136,6 +136,7 @@ async def optimize_async(
     cache: bool = True,
     dry_run: bool = False,
     resume: bool = False,
+    report: bool = True,
     on_event: Optional[Callable[[dict], None]] = None,
     **parts: Any,
 ) -> RunResult:
@@ -273,7 +274,12 @@ async def optimize_async(
         patience=patience,
     )
     try:
-        return await run.run()
+        result = await run.run()
+        if report and rd is not None:
+            from gpo.report import maybe_write_report
+
+            result.report_path = maybe_write_report(rd.path)
+        return result
     finally:
         await task_lm.aclose()
         if opt_lm is not task_lm:
@@ -359,7 +365,8 @@ def optimize(task: str, method: Union[str, PromptOptimizer] = "gpo", **kwargs: A
             ``run_dir`` (``False``: write nothing), ``data_dir``, ``initial_prompt``,
             ``two_round``, ``answer_tokens``, ``placement``, ``dry_run``, ``budget``
             (``{"calls": N, "tokens": N, "cost": USD, "optimizer": {"calls": N}, …}``),
-            ``patience`` (steps without improvement before stopping), and part overrides
+            ``patience`` (steps without improvement before stopping), ``report`` (write
+            ``report.html`` when the ``report`` extra is installed), and part overrides
             (``information``, ``trajectory``, ``k``, ``refinement``, ``schedule``,
             ``lr_init``, ``lr_end``, ``warmup_steps``, ``selection``,
             ``reject_over_budget``, ``batch_size``, ``num_candidates``,

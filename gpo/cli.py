@@ -480,6 +480,8 @@ def _report(result, as_json: bool) -> None:
     )
     if result.run_dir is not None:
         click.echo(f"run directory: {result.run_dir.path}")
+        if result.report_path is not None:
+            click.echo(f"report: {result.report_path}")
 
 
 @cli.command()
@@ -523,6 +525,19 @@ def replay(run_dir: Path, out: Optional[Path], as_json: bool) -> None:
         click.echo("replay: trajectory identical to the recorded run" if same else "replay: trajectory DIFFERS from the recorded run")
     if not same:
         sys.exit(1)
+
+
+# ---------------------------------------------------------------------------- report, compare
+
+
+def _register_report_commands() -> None:
+    from gpo.report.commands import compare_command, report_command
+
+    cli.add_command(report_command)
+    cli.add_command(compare_command)
+
+
+_register_report_commands()
 
 
 # ---------------------------------------------------------------------------- entry point

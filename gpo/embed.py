@@ -667,35 +667,22 @@ class OpenAIEmbedder(Embedder):
         **kwargs: Any,
     ) -> None:
         from gpo.lm.limits import RetryPolicy
-        from gpo.lm.openai import resolve_api_key
+        from gpo.lm.openai import LoopClient, resolve_api_key
 
         if not model:
             raise ConfigError("openai: names no model", hint=EMBEDDER_SPECS["openai"])
         super().__init__(**kwargs)
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "").rstrip("/") or None
-        self._api_key = resolve_api_key(self.base_url, api_key)
+        self.client = LoopClient(self.base_url, resolve_api_key(self.base_url, api_key), timeout)
         self.name = f"openai:{model}" + (f"@{self.base_url}" if self.base_url else "")
         self.dimensions = dimensions
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self._client: Any = None
-        self._client_loop: Optional[asyncio.AbstractEventLoop] = None
 
     @property
     def endpoint(self) -> str:
         return self.base_url or "https://api.openai.com/v1"
-
-    def _client_for_loop(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            import openai
-
-            self._client = openai.AsyncOpenAI(
-                api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout
-            )
-            self._client_loop = loop
-        return self._client
 
     async def _embed_batch(self, texts: list[str]) -> BatchOutput:
         import openai
@@ -703,7 +690,7 @@ class OpenAIEmbedder(Embedder):
         from gpo.lm.limits import call_with_retries
         from gpo.lm.openai import translate_error
 
-        client = self._client_for_loop()
+        client = self.client.get()
         params: dict[str, Any] = {
             "model": self.model,
             "input": [t if t.strip() else " " for t in texts],
@@ -737,12 +724,7 @@ class OpenAIEmbedder(Embedder):
         )
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            try:
-                await self._client.close()
-            except RuntimeError:  # closed from another event loop
-                pass
-            self._client = None
+        await self.client.aclose()
 
 
 # -- factory ---------------------------------------------------------------------------------

@@ -510,18 +510,7 @@ def test_word_edit_distance(a: str, b: str, expected: int) -> None:
 
 DATA_DIR = Path(os.environ.get("GPO_DATA_DIR") or SHARED_DATA)
 
-BBH_FORMATS = {
-    "causal_judgement": "yes_no",
-    "navigate": "yes_no",
-    "sports_understanding": "yes_no",
-    "web_of_lies": "yes_no",
-    "boolean_expressions": "true_false",
-    "formal_fallacies": "valid_invalid",
-    "object_counting": "number",
-    "multistep_arithmetic_two": "number",
-    "dyck_languages": "dyck",
-    "word_sorting": "word_sort",
-}
+from gpo.tasks.splits import BBH_ANSWER_FORMATS as BBH_FORMATS  # noqa: E402
 
 
 def _records(folder: Path, field: str, limit: int) -> list[tuple[str, object]]:

@@ -80,9 +80,8 @@ class LocalLM(OpenAICompatLM):
 
     async def _generate(self, request: Request) -> RawCompletion:
         url = await self.start()
-        if self.base_url != url:
-            self.base_url = url
-            self._client = None
+        self.base_url = url
+        self.client.point_at(url)
         return await super()._generate(request)
 
     def _extra_body(self, request: Request) -> Optional[dict[str, Any]]:

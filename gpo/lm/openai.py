@@ -108,6 +108,51 @@ def translate_error(exc: Exception, where: str) -> LMError:
     return LMError(f"{where} failed: {type(exc).__name__}: {detail}")
 
 
+class LoopClient:
+    """An ``openai.AsyncOpenAI`` client for the running event loop.
+
+    The SDK's HTTP client belongs to the loop that created it, so a new one is made when
+    the loop changes (each ``asyncio.run``). The SDK's own retries are off.
+
+    Args:
+        base_url: The server's URL (``None``: OpenAI).
+        api_key: The key.
+        timeout: Seconds before a request times out.
+    """
+
+    def __init__(self, base_url: Optional[str], api_key: str, timeout: float) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self.timeout = timeout
+        self._client: Any = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def get(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            import openai
+
+            self._client = openai.AsyncOpenAI(
+                api_key=self.api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout
+            )
+            self._loop = loop
+        return self._client
+
+    def point_at(self, base_url: str) -> None:
+        """Uses another URL from the next request on."""
+        if base_url != self.base_url:
+            self.base_url = base_url
+            self._client = None
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            try:
+                await self._client.close()
+            except RuntimeError:  # closed from another event loop
+                pass
+            self._client = None
+
+
 class OpenAICompatLM(LM):
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint.
 
@@ -133,10 +178,8 @@ class OpenAICompatLM(LM):
         super().__init__(**kwargs)
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "").rstrip("/") or None
-        self._api_key = resolve_api_key(self.base_url, api_key)
         self.timeout = timeout
-        self._client: Any = None
-        self._client_loop: Optional[asyncio.AbstractEventLoop] = None
+        self.client = LoopClient(self.base_url, resolve_api_key(self.base_url, api_key), timeout)
 
     @property
     def endpoint(self) -> str:
@@ -146,27 +189,13 @@ class OpenAICompatLM(LM):
     def spec(self) -> str:
         return f"{self.backend}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
 
-    def _client_for_loop(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            import openai
-
-            self._client = openai.AsyncOpenAI(
-                api_key=self._api_key,
-                base_url=self.base_url,
-                max_retries=0,
-                timeout=self.timeout,
-            )
-            self._client_loop = loop
-        return self._client
-
     def _extra_body(self, request: Request) -> Optional[dict[str, Any]]:
         return None
 
     async def _generate(self, request: Request) -> RawCompletion:
         import openai
 
-        client = self._client_for_loop()
+        client = self.client.get()
         params: dict[str, Any] = {
             "model": self.model,
             "messages": list(request.messages),
@@ -197,9 +226,4 @@ class OpenAICompatLM(LM):
         )
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            try:
-                await self._client.close()
-            except RuntimeError:  # closed from another event loop
-                pass
-            self._client = None
+        await self.client.aclose()

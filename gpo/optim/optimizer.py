@@ -217,6 +217,7 @@ class RunResult:
     run_dir: Optional[RunDir]
     initial_test: Optional[EvalResult] = None
     best_test: Optional[EvalResult] = None
+    report_path: Optional[Any] = None
 
     @property
     def best_prompt(self) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "check_overfitting",
     "EVAL_TEST_GAIN_MARGIN",
     "EVAL_TEST_GAP_LIMIT",
+    "EVAL_TEST_GAP_GROWTH",
 ]
 
 ALPHA = 0.05
@@ -44,7 +45,10 @@ EVAL_TEST_GAIN_MARGIN = 0.10
 """Overfitting warning: eval gain exceeds test gain by more than this (10 points)."""
 
 EVAL_TEST_GAP_LIMIT = 0.15
-"""Overfitting warning: the final prompt's eval score exceeds its test score by more than this."""
+"""Overfitting warning: the final prompt's eval score exceeds its test score by more than this…"""
+
+EVAL_TEST_GAP_GROWTH = 0.05
+"""…and that gap is larger than the initial prompt's by more than this."""
 
 
 def is_binary(*columns: Sequence[float]) -> bool:
@@ -205,7 +209,7 @@ class PairedComparison:
         if self.n == 0:
             return "No paired test examples: nothing to compare."
         if self.difference == 0 and not self.significant:
-            return f"The final prompt scores the same as the initial one on these {self.n} test examples."
+            return f"The final and the initial prompt have the same mean score on these {self.n} test examples."
         direction = "better" if self.difference > 0 else "worse"
         level = f"{(1 - self.confidence):g}"
         if self.significant:
@@ -278,6 +282,7 @@ def check_overfitting(
     *,
     gain_margin: float = EVAL_TEST_GAIN_MARGIN,
     gap_limit: float = EVAL_TEST_GAP_LIMIT,
+    gap_growth: float = EVAL_TEST_GAP_GROWTH,
 ) -> OverfitCheck:
     """Flags a run whose eval improvement did not carry over to test.
 
@@ -285,8 +290,9 @@ def check_overfitting(
 
     1. the eval gain exceeds the test gain by more than ``gain_margin``, or
     2. the final prompt's eval score exceeds its test score by more than ``gap_limit``
-       *and* by more than the initial prompt's own eval − test gap (so a test split that
-       is simply harder for every prompt does not trigger it).
+       *and* that gap exceeds the initial prompt's own eval − test gap by more than
+       ``gap_growth`` (so a test split that is simply harder for every prompt does not
+       trigger it).
 
     Selecting the best of many candidates on a small eval split favours prompts that were
     lucky on it; a gap that opens during the optimization is the sign of that.
@@ -303,12 +309,13 @@ def check_overfitting(
     reasons = []
     if eval_gain - test_gain > gain_margin + 1e-12:
         reasons.append(
-            f"the eval score rose {eval_gain * 100:+.1f} points but the test score {test_gain * 100:+.1f}: "
+            f"The eval score changed {eval_gain * 100:+.1f} points but the test score {test_gain * 100:+.1f}: "
             f"the eval gain is larger by more than {gain_margin * 100:.0f} points"
         )
-    if final_gap > gap_limit + 1e-12 and final_gap > initial_gap + 1e-12:
+    if final_gap > gap_limit + 1e-12 and final_gap - initial_gap > gap_growth + 1e-12:
         reasons.append(
-            f"the final prompt scores {final_gap * 100:.1f} points higher on eval than on test "
-            f"(more than {gap_limit * 100:.0f}, and more than the initial prompt's {initial_gap * 100:.1f})"
+            f"The final prompt scores {final_gap * 100:.1f} points higher on eval than on test "
+            f"(more than {gap_limit * 100:.0f}), a gap {(final_gap - initial_gap) * 100:.1f} points wider "
+            f"than the initial prompt's"
         )
     return OverfitCheck(eval_gain, test_gain, final_gap, tuple(reasons))

@@ -1,0 +1,137 @@
+"""The ``gpo report`` and ``gpo compare`` commands (registered by :mod:`gpo.cli`).
+
+Importing this module imports only click; the report's packages load when a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import click
+
+__all__ = ["report_command", "compare_command"]
+
+
+def _size(path: Path) -> str:
+    n = path.stat().st_size
+    return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
+
+
+@click.command("report")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The HTML file to write (default: RUN_DIR/report.html).",
+)
+def report_command(run_dir: Path, out: Optional[Path]) -> None:
+    """Write a self-contained HTML report of a run (finished or not).
+
+    \b
+    The page opens offline and shows the settings, the initial and final prompt with a
+    word diff, score and edit-budget curves, every step's candidates, where each sentence
+    of the final prompt came from, the test examples fixed and broken, a paired
+    significance test, and the cost per step.
+
+    \b
+    Example:
+      gpo report runs/20250101-120000-bbh_navigate-gpo
+    """
+    from gpo.report import write_report
+
+    path = write_report(run_dir, out)
+    click.echo(f"report: {path} ({_size(path)})")
+
+
+@click.command("compare")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--html",
+    "--out",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("compare.html"),
+    show_default=True,
+    help="The HTML page to write.",
+)
+@click.option("--no-html", is_flag=True, help="Only print the table.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
+def compare_command(run_dirs: tuple[Path, ...], html_path: Path, no_html: bool, as_json: bool) -> None:
+    """Compare runs: test scores, gain, significance, cost and calls.
+
+    \b
+    RUN_DIRS are run directories, or folders of run directories (all runs inside).
+
+    \b
+    Example:
+      gpo compare runs/*-gpo runs/*-opro --html gpo-vs-opro.html
+    """
+    from gpo.report.extra import require_extra
+
+    require_extra()
+    from gpo.report.compare import compare_runs, write_compare_page
+
+    rows = compare_runs(run_dirs)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "run_dir": str(r.run.path),
+                        "task": r.run.task,
+                        "method": r.run.method,
+                        "status": r.status,
+                        "initial_test": r.initial_test,
+                        "final_test": r.final_test,
+                        "gain": r.gain,
+                        "pvalue": r.pvalue,
+                        "test": r.test,
+                        "cost_usd": r.cost_usd,
+                        "unpriced_calls": r.unpriced,
+                        "calls": r.calls,
+                        "requests": r.requests,
+                        "tokens": r.tokens,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        def pct(x: Optional[float]) -> str:
+            return "—" if x is None else f"{x * 100:.1f}"
+
+        console = Console()
+        wide = console.width >= 110
+        table = Table(title=f"{len(rows)} runs (test scores in %)")
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("task", overflow="fold", min_width=10)
+        table.add_column("method", no_wrap=True)
+        for name in ("initial", "final", "gain", "p", "cost", "calls"):
+            table.add_column(name, justify="right", no_wrap=True)
+        if wide:
+            table.add_column("run", overflow="fold")
+        for i, r in enumerate(rows, 1):
+            gain = "—" if r.gain is None else f"{r.gain * 100:+.1f}"
+            p = "—" if r.pvalue is None else f"{r.pvalue:.2g}" + ("*" if r.significant else "")
+            name = r.name + ("" if r.status == "finished" else f" ({r.status})")
+            cells = [
+                str(i), r.run.task, r.run.method, pct(r.initial_test), pct(r.final_test), gain, p,
+                r.cost_text, f"{r.calls:,}",
+            ]
+            table.add_row(*cells, *([name] if wide else []))
+        console.print(table)
+        if not wide:
+            for i, r in enumerate(rows, 1):
+                click.echo(f"{i}. {r.run.path}" + ("" if r.status == "finished" else f" ({r.status})"))
+        click.echo("p: paired test of final vs initial prompt on test (McNemar for 0/1 scores); * p < 0.05")
+    if not no_html:
+        path = write_compare_page(rows, html_path)
+        click.echo(f"compare page: {path} ({_size(path)})", err=as_json)
