@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -235,7 +236,10 @@ async def optimize_async(
         "eval_limit": proto.eval_limit if eval_limit is None else eval_limit,
         "test_limit": proto.test_limit if test_limit is None else test_limit,
         "seed": seed,
-        "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
+        # Resolved now (GPO_DATA_DIR included) so that resume finds the same data.
+        "data_dir": str(Path(data_dir or os.environ.get("GPO_DATA_DIR") or ".").resolve())
+        if (data_dir or os.environ.get("GPO_DATA_DIR"))
+        else None,
         "initial_prompt": p0,
         "two_round": evaluator.two_round,
         "answer_tokens": evaluator.max_tokens,
