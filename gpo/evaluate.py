@@ -195,6 +195,11 @@ class Evaluator:
         started = time.perf_counter()
         gate = asyncio.Semaphore(self.concurrency)
         results = await gather_all(self._one(prompt, ex, i, gate) for i, ex in enumerate(examples))
+        return self._result(prompt, list(results), split, time.perf_counter() - started)
+
+    def _result(
+        self, prompt: str, results: list[ExampleResult], split: Optional[str], seconds: float
+    ) -> EvalResult:
         failed = [r for r in results if r.error]
         if results and len(failed) / len(results) > self.max_error_rate:
             cause = getattr(failed[0], "_exc", None)
@@ -205,18 +210,36 @@ class Evaluator:
                 or "fix the model endpoint, or raise the allowed error rate",
             )
         ok = [r.score for r in results if not r.error]
-        score = sum(ok) / len(ok) if ok else 0.0
         return EvalResult(
             prompt=prompt,
-            score=score,
-            results=list(results),
+            score=sum(ok) / len(ok) if ok else 0.0,
+            results=results,
             n_errors=len(failed),
             split=split,
-            seconds=time.perf_counter() - started,
+            seconds=seconds,
         )
 
     async def evaluate_many(
         self, prompts: Iterable[str], examples: Sequence[Example], split: Optional[str] = None
     ) -> list[EvalResult]:
-        """Scores several prompts on the same examples, concurrently; results in order."""
-        return await gather_all(self.evaluate(p, examples, split=split) for p in prompts)
+        """Scores several prompts on the same examples; results in prompt order.
+
+        Requests are issued example by example (every prompt on the first example, then on
+        the second, …). With the instruction after the question (``Q_end``) the requests
+        for one example share the question as a prefix, so a server with a prompt cache
+        (llama.cpp ``cache_prompt``, vLLM/SGLang prefix caching) computes it once. The order
+        changes no result.
+        """
+        prompts = list(prompts)
+        started = time.perf_counter()
+        gate = asyncio.Semaphore(self.concurrency)
+        # Tasks acquire the gate in creation order, so this order is the order of requests.
+        flat = await gather_all(
+            self._one(p, ex, i, gate) for i, ex in enumerate(examples) for p in prompts
+        )
+        seconds = time.perf_counter() - started
+        k = len(prompts)
+        return [
+            self._result(p, [flat[i * k + j] for i in range(len(examples))], split, seconds)
+            for j, p in enumerate(prompts)
+        ]

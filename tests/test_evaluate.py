@@ -120,3 +120,19 @@ async def test_concurrency_is_bounded():
     ev = Evaluator(task, Slow(concurrency=50), two_round=False, concurrency=3)
     await ev.evaluate("P", split="eval")
     assert peak == 3
+
+
+async def test_several_prompts_are_scored_example_by_example_with_the_same_results():
+    task = yes_no_task(4)
+    prompts = ["P1", "P2", "P3"]
+    lm = ScriptedLM(default=lambda r: "Yes", concurrency=1)
+    ev = Evaluator(task, lm, two_round=False, concurrency=1)
+    many = await ev.evaluate_many(prompts, task.split("eval"))
+    # Requests go example-major: the three prompts on example 0, then on example 1, ...
+    sent = [r.messages[0]["content"] for r in lm.history]
+    assert sent[:3] == ["Is 0 even?\nP1", "Is 0 even?\nP2", "Is 0 even?\nP3"]
+    assert sent[3].startswith("Is 1 even?")
+    single = [await Evaluator(task, ScriptedLM(default=lambda r: "Yes"), two_round=False).evaluate(p, task.split("eval")) for p in prompts]
+    assert [m.prompt for m in many] == prompts
+    assert [m.score for m in many] == [s.score for s in single]
+    assert [[r.prediction for r in m.results] for m in many] == [[r.prediction for r in s.results] for s in single]

@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from gpo.concurrency import gather_all
 from gpo.errors import BudgetExceeded, ConfigError, DataError, RunInterrupted
 from gpo.evaluate import EvalResult, Evaluator
 from gpo.lm.base import LM, current_step
@@ -429,9 +428,10 @@ class OptimizationRun:
 
         fresh = list(dict.fromkeys(r.prompt for r in records if r.prompt and not r.rejected and r.prompt not in self.state.scores))
         if fresh:
-            results = await gather_all(self._evaluate_candidate(t, p) for p in fresh)
+            results = await self.evaluator.evaluate_many(fresh, self.eval_examples, split="eval")
             for prompt, res in zip(fresh, results):
                 self.state.scores[prompt] = res.score
+                self.on_event({"type": "candidate", "step": t, "prompt": prompt, "eval": res.score})
         for r in records:
             if r.prompt and not r.rejected:
                 r.eval_score = self.state.scores[r.prompt]
@@ -467,11 +467,6 @@ class OptimizationRun:
             }
         )
         return entry
-
-    async def _evaluate_candidate(self, t: int, prompt: str) -> EvalResult:
-        result = await self.evaluator.evaluate(prompt, self.eval_examples, split="eval")
-        self.on_event({"type": "candidate", "step": t, "prompt": prompt, "eval": result.score})
-        return result
 
     async def _test(self, prompt: str) -> EvalResult:
         return await self.evaluator.evaluate(prompt, split="test", limit=self.test_limit)
