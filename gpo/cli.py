@@ -196,7 +196,7 @@ def models_install(name: str) -> None:
 @data_dir_option
 @click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None, help="Where the instruction goes (default: the task's, Q_end).")
 @click.option("--two-round/--one-round", default=True, show_default=True, help="Ask a follow-up for the final answer (paper protocol), or parse the first answer.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=256, show_default=True, help="Cap on the first answer.")
+@click.option("--answer-tokens", "max_tokens", type=click.IntRange(min=1), default=256, show_default=True, help="Cap on the first answer.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Examples in flight (default: the model's parallel slots, or 8).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True, help="Retries of a failed call (rate limits, 5xx, time-outs, connection errors).")
