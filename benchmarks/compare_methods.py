@@ -88,26 +88,34 @@ async def main(argv=None) -> int:
 
 
 def print_table(rows, tasks, methods) -> None:
+    """Prints the comparison as a Markdown table (rows: run summaries)."""
     by = {(r["task"], r["method"]): r for r in rows}
-    print(f"| method | {' | '.join(tasks)} | mean eval | mean test | gain (test) | task req. | optimizer req. |")
+    print(f"| method | {' | '.join(tasks)} | mean eval | mean test | gain (test) | task calls (paid) | optimizer calls (paid) |")
     print("|---" * (len(tasks) + 6) + "|")
     for method in methods:
-        cells, evals, tests, gains, treq, oreq = [], [], [], [], 0, 0
+        cells, evals, tests, gains = [], [], [], []
+        tcalls = treq = ocalls = oreq = 0
         for task in tasks:
             r = by[(f"bbh/{task}", method)]
             sc = r["scores"]
             evals.append(sc["best"]["eval"])
             tests.append(sc["best"]["test"])
             gains.append(sc["best"]["test"] - sc["initial"]["test"])
+            tcalls += r["usage"]["task"].get("calls", 0)
             treq += r["usage"]["task"].get("requests", 0)
+            ocalls += r["usage"]["optimizer"].get("calls", 0)
             oreq += r["usage"]["optimizer"].get("requests", 0)
             cells.append(f"{sc['best']['eval']:.2f} / {sc['best']['test']:.2f}")
         n = len(tasks)
         print(
             f"| {method} | {' | '.join(cells)} | {sum(evals) / n:.3f} | {sum(tests) / n:.3f} | "
-            f"{sum(gains) / n:+.3f} | {treq} | {oreq} |"
+            f"{sum(gains) / n:+.3f} | {tcalls} ({treq}) | {ocalls} ({oreq}) |"
         )
-    print("\nCells: eval / test accuracy of the final prompt. Requests: paid model requests (cache hits excluded).")
+    print(
+        "\nCells: eval / test accuracy of the final prompt; gain: final minus initial prompt on test. "
+        "Calls: model calls the method made; in parentheses, those paid (the rest came from the "
+        "shared response cache, e.g. the initial prompt's evaluation after the first method)."
+    )
 
 
 if __name__ == "__main__":
