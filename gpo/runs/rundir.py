@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
 from gpo.errors import ConfigError, DataError
+from gpo.fileio import atomic_output
 
 
 def default_run_dir(task: str, method: str) -> Path:
@@ -56,18 +56,8 @@ class RunDir:
 
     def _atomic_write(self, name: str, text: str) -> Path:
         target = self.file(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_output(target) as f:
+            f.write(text)
         return target
 
     def write_json(self, name: str, data: Any) -> Path:
