@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 from gpo.errors import ConfigError
 from gpo.optim import prompts as P
 from gpo.seeding import rng_for
-from gpo.tasks.base import Example, render_placeholder
+from gpo.tasks.base import Example, display_target, render_placeholder
 
 if TYPE_CHECKING:
     from gpo.optim.optimizer import StepContext
@@ -96,18 +96,12 @@ class CurrentInformation:
             P.REFLECTION_EXAMPLE.format(
                 input=render_placeholder(r.input, ctx.task.placement),
                 output=(r.final_output or r.output).strip(),
-                target=_show_target(r.target),
+                target=display_target(r.target),
             )
             for r in wrong
         )
         text = P.REFLECTION_PROMPT.format(prompt=prompt, examples=examples)
         return (await ctx.ask_optimizer(text, kind="reflection")).strip()
-
-
-def _show_target(target) -> str:
-    if isinstance(target, (tuple, list)):
-        return str(target[0]) if target else ""
-    return str(target)
 
 
 def parse_information(name: str, batch_size: int = 8) -> CurrentInformation:

@@ -16,7 +16,7 @@ from gpo.errors import ConfigError
 from gpo.optim import prompts as P
 from gpo.optim.direction import CurrentInfo
 from gpo.optim.momentum import TrajectoryView
-from gpo.tasks.base import Example, Placement, render_placeholder
+from gpo.tasks.base import Example, Placement, display_target, render_placeholder
 
 REFINEMENTS = ("generation", "editing")
 
@@ -28,12 +28,6 @@ def show_score(score: float) -> int:
     42
     """
     return round(score * 100)
-
-
-def _target_text(target) -> str:
-    if isinstance(target, (tuple, list)):
-        return str(target[0]) if target else ""
-    return str(target)
 
 
 def render_meta_prompt(
@@ -74,7 +68,7 @@ def render_meta_prompt(
     if examples:
         shown = "\n\n".join(
             P.EXAMPLE.format(
-                input=render_placeholder(ex.input, placement), output=_target_text(ex.target)
+                input=render_placeholder(ex.input, placement), output=display_target(ex.target)
             )
             for ex in examples
         )

@@ -12,6 +12,19 @@ from gpo.errors import ConfigError, DataError
 Target = Union[str, tuple[str, ...]]
 """A reference answer, or several (any of them counts, e.g. WebNLG references)."""
 
+
+
+def display_target(target: Target) -> str:
+    """The reference answer as shown to a model (the first one when there are several).
+
+    >>> display_target(("a ref", "another"))
+    'a ref'
+    """
+    if isinstance(target, (tuple, list)):
+        return str(target[0]) if target else ""
+    return str(target)
+
+
 Placement = Literal["Q_end", "Q_begin", "A_begin", "system"]
 PLACEMENTS: tuple[str, ...] = ("Q_end", "Q_begin", "A_begin", "system")
 
