@@ -157,14 +157,14 @@ async def optimize_async(
     if steps is not None and epochs is not None:
         raise ConfigError("give steps or epochs, not both")
     proto = PROTOCOLS[protocol]
+    parts = {k: v for k, v in parts.items() if v is not None}
     if isinstance(method, PromptOptimizer):
         # A hand-built optimizer becomes a preset plus explicit parts (so the run can resume).
         method, own_parts = method.to_overrides()
-        parts = {**own_parts, **{k: v for k, v in parts.items() if v is not None}}
+        parts = {**own_parts, **parts}
     task_options = {"placement": placement} if placement else {}
     task_obj = load_task(task, data_dir=data_dir, **task_options)
 
-    parts = {k: v for k, v in parts.items() if v is not None}
     parts.setdefault("batch_size", proto.batch_size)
     parts.setdefault("num_candidates", proto.num_candidates)
     parts.setdefault("num_format_examples", proto.num_format_examples)

@@ -353,7 +353,7 @@ class OptimizationRun:
     async def initialize(self) -> None:
         """Draws the format examples and scores p0 on the eval split."""
         current_step.set(0)
-        fmt = self.task.splits.get("format") or self.task.splits.get("train") or []
+        fmt = self._format_pool()
         m = min(self.optimizer.num_format_examples, len(fmt))
         self.state.format_indices = sorted(rng_for(self.seed, "format").sample(range(len(fmt)), m))
         result = await self.evaluator.evaluate(self.initial_prompt, self.eval_examples, split="eval")
@@ -365,8 +365,13 @@ class OptimizationRun:
         self.save()
         self.on_event({"type": "initial", "prompt": self.initial_prompt, "eval": result.score})
 
+    def _format_pool(self):
+        """Where demonstrations come from: the ``format`` split, else ``train``."""
+        return self.task.splits.get("format") or self.task.splits.get("train") or []
+
     def format_examples(self):
-        fmt = self.task.splits.get("format") or self.task.splits.get("train") or []
+        """The demonstrations drawn for this run's meta-prompts."""
+        fmt = self._format_pool()
         return [fmt[i] for i in self.state.format_indices]
 
     async def step(self, t: int) -> TrajectoryEntry:
