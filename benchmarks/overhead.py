@@ -1,10 +1,18 @@
 """Framework overhead: wall time against an ideal latency-bound server, and CPU per example.
 
-1. The project's OpenAI-compatible test server answers every request after a fixed delay on
-   127.0.0.1. The evaluator scores N examples at concurrency C through the real ``openai``
-   SDK path with the response cache, retries, rate limiter and usage ledger switched on. The
-   ideal wall time is ``N × delay / C``; the script prints ideal / measured (1.0 is perfect).
-2. The same evaluation with an in-process fake model: the framework's CPU time per example.
+1. The project's OpenAI-compatible test server (``python -m gpo.testing.server``) runs in
+   its own process and answers every request after a fixed delay on 127.0.0.1. The
+   evaluator scores N examples at concurrency C through the real ``openai`` SDK path with
+   the response cache, retries, rate limiter and usage ledger switched on. The ideal wall
+   time is ``N × delay / C``; the last line is ideal / measured (1.0 is perfect).
+2. For scale, the same N requests from two bare clients in the same run: aiohttp alone
+   (the least a Python client can spend) and the ``openai`` SDK alone (no cache, ledger or
+   evaluator). Where those two fall short of 1.0 too, the machine's CPU, not the
+   framework, is the limit: every request costs client and server CPU, and at 64 × 20
+   requests per second a 2-core machine runs out of it.
+3. The same evaluation with an in-process fake model: the framework's CPU time per example.
+
+Each client first sends one request so that imports and connection set-up are not timed.
 
 Example:
 
@@ -16,13 +24,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
+import sys
 import tempfile
 import time
 
 from gpo.evaluate import Evaluator
 from gpo.lm import FakeLM, ResponseCache, get_lm
 from gpo.tasks.base import Example, Task
-from gpo.testing.server import OpenAICompatServer
 
 
 def make_task(n: int) -> Task:
@@ -30,20 +39,75 @@ def make_task(n: int) -> Task:
     return Task("bench/overhead", {"eval": examples}, "multiple_choice")
 
 
-async def through_server(n: int, concurrency: int, delay: float) -> float:
+def body(i: int) -> dict:
+    return {
+        "model": "bench",
+        "messages": [{"role": "user", "content": f"Question {i}: which option is right?\n(A) one\n(B) two\nAnswer with the letter."}],
+        "n": 1,
+        "temperature": 0.0,
+        "max_tokens": 256,
+        "seed": 0,
+    }
+
+
+async def timed(one, n: int, concurrency: int) -> float:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def limited(i: int) -> None:
+        async with gate:
+            await one(i)
+
+    await one(-1)
+    started = time.perf_counter()
+    await asyncio.gather(*(limited(i) for i in range(n)))
+    return time.perf_counter() - started
+
+
+async def bare_aiohttp(url: str, n: int, concurrency: int) -> float:
+    import aiohttp
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
+        async def one(i: int) -> None:
+            async with session.post(f"{url}/chat/completions", json=body(i)) as resp:
+                data = await resp.json()
+                assert data["choices"][0]["message"]["content"]
+
+        return await timed(one, n, concurrency)
+
+
+async def bare_sdk(url: str, n: int, concurrency: int) -> float:
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=url, api_key="none", max_retries=0, http_client=openai.DefaultAioHttpClient())
+
+    async def one(i: int) -> None:
+        reply = await client.chat.completions.create(**body(i))
+        assert reply.choices[0].message.content
+
+    try:
+        return await timed(one, n, concurrency)
+    finally:
+        await client.close()
+
+
+async def through_gpo(url: str, n: int, concurrency: int) -> float:
     task = make_task(n)
-    with tempfile.TemporaryDirectory() as tmp, OpenAICompatServer(delay=delay) as server:
+    with tempfile.TemporaryDirectory() as tmp:
         lm = get_lm(
-            f"openai:bench@{server.url}",
+            f"openai:bench@{url}",
             cache=ResponseCache(os.path.join(tmp, "cache.db")),
             concurrency=concurrency,
             rpm=10_000_000,  # the limiter is on, but not the bottleneck
         )
         ev = Evaluator(task, lm, two_round=False, concurrency=concurrency)
+        await lm([{"role": "user", "content": "warm up"}])
         started = time.perf_counter()
-        await ev.evaluate("Answer with the letter.", task.split("eval"))
+        result = await ev.evaluate("Answer with the letter.", task.split("eval"))
         wall = time.perf_counter() - started
+        assert lm.ledger.summary()["task"]["calls"] == n + 1, "every example was sent"
         await lm.aclose()
+    del result
     return wall
 
 
@@ -55,19 +119,51 @@ async def fake_cpu(n: int) -> float:
     return (time.process_time() - started) / n
 
 
+class Server:
+    """The latency server in a child process (so it does not share the client's GIL)."""
+
+    def __init__(self, delay: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gpo.testing.server", "--port", "0", "--delay", str(delay)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.url = (self.proc.stdout.readline() if self.proc.stdout else "").strip()
+        if not self.url:
+            self.close()
+            raise SystemExit("the latency server did not start")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--concurrency", type=int, default=64)
     p.add_argument("--delay", type=float, default=0.05)
     args = p.parse_args()
-    wall = asyncio.run(through_server(args.requests, args.concurrency, args.delay))
-    ideal = args.requests * args.delay / args.concurrency
+    n, c, d = args.requests, args.concurrency, args.delay
+    ideal = n * d / c
     cpu = asyncio.run(fake_cpu(1000))
     print(f"fake model: {cpu * 1000:.2f} ms of CPU per example (two rounds, cache off)")
-    print(f"latency server: {args.requests} requests at concurrency {args.concurrency}, {args.delay * 1000:.0f} ms each: "
-          f"{wall:.2f} s measured, {ideal:.2f} s ideal")
-    print(f"overhead ratio (ideal / measured, target >= 0.9): {ideal / wall:.3f}")
+    server = Server(d)
+    try:
+        walls = {
+            "bare aiohttp client": asyncio.run(bare_aiohttp(server.url, n, c)),
+            "bare openai SDK (aiohttp transport)": asyncio.run(bare_sdk(server.url, n, c)),
+            "gpo evaluator (SDK, cache, retries, limiter, ledger)": asyncio.run(through_gpo(server.url, n, c)),
+        }
+    finally:
+        server.close()
+    print(f"latency server: {n} requests at concurrency {c}, {d * 1000:.0f} ms each; ideal {ideal:.2f} s")
+    for name, wall in walls.items():
+        print(f"  {name:55s} {wall:6.2f} s  ideal/measured {ideal / wall:.3f}  ({n / wall:.0f} requests/s)")
+    gpo_wall = walls["gpo evaluator (SDK, cache, retries, limiter, ledger)"]
+    sdk_wall = walls["bare openai SDK (aiohttp transport)"]
+    print(f"gpo evaluator vs bare SDK client (same run): {sdk_wall / gpo_wall:.3f}")
+    print(f"overhead ratio (ideal / measured, target >= 0.9): {ideal / gpo_wall:.3f}")
 
 
 if __name__ == "__main__":

@@ -106,3 +106,37 @@ async def test_concurrent_calls_overlap_with_server_delay():
         await lm.aclose()
     assert len(outs) == 16
     assert elapsed < 16 * 0.1 / 2  # overlapped, not serial
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+async def test_both_http_transports_send_the_same_request(monkeypatch, transport):
+    if transport == "httpx":
+        monkeypatch.setenv("GPO_HTTP_TRANSPORT", "httpx")
+    with OpenAICompatServer() as server:
+        lm = get_lm(f"openai:m@{server.url}", cache=False)
+        out = await lm(MSG, n=2, temperature=0.5, max_tokens=7, seed=3, stop=["\n"])
+        client = lm.client.get()
+        await lm.aclose()
+    body = server.requests[0]["json"]
+    assert body == {
+        "model": "m", "messages": MSG, "n": 2, "temperature": 0.5, "max_tokens": 7,
+        "seed": 3, "stop": ["\n"],
+    }
+    assert len(out.texts) == 2 and out.usage.input_tokens > 0
+    uses_aiohttp = "aiohttp" in type(client._client).__module__.lower() or "aiohttp" in type(
+        client._client
+    ).__name__.lower()
+    assert uses_aiohttp == (transport == "aiohttp")
+
+
+async def test_an_answer_without_choices_is_retried_as_a_server_error():
+    from gpo.lm.openai import parse_chat_completion
+
+    with pytest.raises(LMServerError, match="without chat choices"):
+        parse_chat_completion({"error": "warming up"}, "http://x")
+    raw = parse_chat_completion(
+        {"choices": [{"index": 1, "message": {"content": "b"}}, {"index": 0, "message": {"content": None}}],
+         "usage": {"prompt_tokens": 5, "completion_tokens": 2}, "timings": {"prompt_n": 3}},
+        "http://x",
+    )
+    assert raw.texts == ["", "b"] and raw.input_tokens == 5 and raw.extra == {"timings": {"prompt_n": 3}}

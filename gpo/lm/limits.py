@@ -52,7 +52,6 @@ async def call_with_retries(
     Raises:
         LMError: The last error, with how many attempts were made in its message.
     """
-    rng = rng or random.Random()
     attempt = 0
     while True:
         attempt += 1
@@ -66,6 +65,8 @@ async def call_with_retries(
                 raise
             if on_retry is not None:
                 on_retry(exc)
+            if rng is None:  # made on the first retry: seeding one costs more than a call's bookkeeping
+                rng = random.Random()
             wait = policy.delay(attempt, rng)
             retry_after = getattr(exc, "retry_after", None)
             if retry_after is not None:
