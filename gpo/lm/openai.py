@@ -70,6 +70,22 @@ def resolve_api_key(base_url: Optional[str], api_key: Optional[str] = None) -> s
     )
 
 
+def _refused(exc: BaseException) -> bool:
+    """Whether a connection was refused somewhere in the exception's causes.
+
+    The aiohttp transport reports a refused connection as a connect time-out; the message
+    should say that nothing is listening instead.
+    """
+    seen = 0
+    cause: BaseException | None = exc
+    while cause is not None and seen < 10:
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return False
+
+
 def translate_error(exc: Exception, where: str) -> LMError:
     """Maps an ``openai`` SDK exception to a typed :class:`LMError`."""
     import openai
@@ -89,7 +105,7 @@ def translate_error(exc: Exception, where: str) -> LMError:
         except (TypeError, ValueError, AttributeError):
             pass
         return err
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError) and not _refused(exc):
         return LMConnectionError(f"{where} timed out", hint="raise --timeout or lower concurrency")
     if isinstance(exc, openai.APIConnectionError):
         return LMConnectionError(
