@@ -484,3 +484,16 @@ def test_unknown_spec_hint_lists_the_specs():
 
 def test_specs_are_case_and_space_tolerant_for_plain_names():
     assert isinstance(get_embedder("  Lexical "), LexicalEmbedder)
+
+
+def test_sparse_tfidf_similarities_equal_the_dense_ones_bit_for_bit():
+    import random
+
+    from gpo.embed import cosine_similarities, tfidf_similarities, tfidf_vectors
+
+    rng = random.Random(0)
+    words = "the a answer step think carefully number parity check word sort list red blue".split()
+    for _ in range(200):
+        texts = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(1, 12))]
+        dense = tfidf_vectors(texts)
+        assert tfidf_similarities(texts[0], texts[1:]) == cosine_similarities(dense[0], dense[1:])

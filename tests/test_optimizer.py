@@ -188,6 +188,47 @@ async def test_gpo_run_records_budget_distance_duplicates_and_selection(tmp_path
     # The optimizer was asked for n = 3 samples in one request at temperature 1.
     assert all(r.n == 3 and r.temperature == 1.0 and r.max_tokens == 512 for r in opt_lm.history)
 
+    # A fresh run object restores the same state from the checkpoint and the appended rows.
+    restored, _, _ = make_run(GPO(num_candidates=3), [], steps=3, run_dir=RunDir(tmp_path))
+    assert restored.restore()
+    assert restored.state.to_dict() == run.state.to_dict()
+    assert [m.to_dict() for m in restored.meta_prompts] == [m.to_dict() for m in run.meta_prompts]
+
+
+async def test_rows_of_an_unfinished_step_are_cut_away_on_restore(tmp_path):
+    """A crash after a step appended its rows but before its checkpoint was written."""
+    from gpo.runs import RunDir
+
+    replies = tagged("Check the parity.", "Say Yes.") + tagged("State the parity.", "Say No.")
+    run, _, _ = make_run(GPO(num_candidates=2), replies, steps=2, run_dir=RunDir(tmp_path))
+    await run.run()
+    checkpoint = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert checkpoint["version"] == 2 and checkpoint["candidates"] == 4 and "candidates" not in checkpoint["state"]
+    trajectory = (tmp_path / "trajectory.jsonl").read_text()
+    extra = json.dumps(json.loads(trajectory.splitlines()[0]) | {"step": 3}) + "\n"
+    with open(tmp_path / "trajectory.jsonl", "a") as f:
+        f.write(extra + '{"step": 3, "ind')  # one whole row, one cut short
+    with open(tmp_path / "meta_prompts.jsonl", "a") as f:
+        f.write('{"id": "s3-update-0", "step": 3, "kind": "update", "messages": [], "completions": []}\n')
+    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=2, run_dir=RunDir(tmp_path))
+    assert restored.restore()
+    assert len(restored.state.candidates) == 4 and len(restored.meta_prompts) == 2
+    assert restored.state.scores == run.state.scores
+    assert (tmp_path / "trajectory.jsonl").read_text() == trajectory  # the file is cut back too
+
+
+async def test_a_checkpoint_counting_missing_rows_is_damaged(tmp_path):
+    from gpo.errors import DataError
+    from gpo.runs import RunDir
+
+    run, _, _ = make_run(GPO(num_candidates=2), tagged("Check the parity.", "Say Yes."), steps=1, run_dir=RunDir(tmp_path))
+    await run.run()
+    lines = (tmp_path / "trajectory.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "trajectory.jsonl").write_text(lines[0])
+    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=1, run_dir=RunDir(tmp_path))
+    with pytest.raises(DataError, match="1 complete rows where the checkpoint counts 2"):
+        restored.restore()
+
 
 async def test_elitist_keeps_the_current_prompt_unless_beaten():
     replies = tagged("Say Yes.", "Say Yes always.") + tagged("Check the parity.", "Say No.")

@@ -246,7 +246,9 @@ class OptimizationRun:
     """
 
     CHECKPOINT = "checkpoint.json"
-    CHECKPOINT_VERSION = 1
+    CHECKPOINT_VERSION = 2
+    TRAJECTORY = "trajectory.jsonl"
+    META_PROMPTS = "meta_prompts.jsonl"
 
     def __init__(
         self,
@@ -292,6 +294,7 @@ class OptimizationRun:
         self.meta_prompts: list[MetaPromptRecord] = []
         self.patience = patience
         self.started = time.time()
+        self._saved = (0, 0)  # candidates and meta-prompts already in the run directory
 
     # -- records -------------------------------------------------------------------------
 
@@ -301,27 +304,34 @@ class OptimizationRun:
         return mp_id
 
     def save(self) -> None:
-        """Checkpoints the run: one atomic ``checkpoint.json``, then the derived views.
+        """Checkpoints the run after a step, in time independent of the run's length.
 
-        The checkpoint is the only file resume reads; ``trajectory.jsonl`` and
-        ``meta_prompts.jsonl`` are rewritten from it for people and tools. Usage records are
-        appended to ``usage.jsonl`` as calls finish (see :mod:`gpo.runs.session`). Random
-        choices need no saved state: each comes from ``(seed, step, purpose)``.
+        Candidates and meta-prompts never change once their step is over, so each step
+        appends its new ones to ``trajectory.jsonl`` and ``meta_prompts.jsonl`` (flushed to
+        disk), and then ``checkpoint.json`` is replaced atomically with the small rest of the
+        state and how many rows of each file belong to it. A crash between the two leaves
+        rows that the next resume cuts away. Usage records are appended to ``usage.jsonl``
+        as calls finish (see :mod:`gpo.runs.session`). Random choices need no saved state:
+        each comes from ``(seed, step, purpose)``.
         """
         if self.run_dir is None:
             return
+        new_candidates = self.state.candidates[self._saved[0] :]
+        new_metas = self.meta_prompts[self._saved[1] :]
+        self.run_dir.append_jsonl(self.TRAJECTORY, [c.to_dict() for c in new_candidates])
+        self.run_dir.append_jsonl(self.META_PROMPTS, [m.to_dict() for m in new_metas])
+        self._saved = (len(self.state.candidates), len(self.meta_prompts))
         self.run_dir.write_json(
             self.CHECKPOINT,
             {
                 "version": self.CHECKPOINT_VERSION,
                 "step": self.state.step,
-                "state": self.state.to_dict(),
-                "meta_prompts": [m.to_dict() for m in self.meta_prompts],
+                "state": self.state.to_dict(with_candidates=False),
+                "candidates": self._saved[0],
+                "meta_prompts": self._saved[1],
                 "random_state": {"seed": self.seed, "derivation": "sha256(seed, step, purpose)"},
             },
         )
-        self.run_dir.write_jsonl("trajectory.jsonl", [c.to_dict() for c in self.state.candidates])
-        self.run_dir.write_jsonl("meta_prompts.jsonl", [m.to_dict() for m in self.meta_prompts])
 
     def restore(self) -> bool:
         """Loads the last checkpoint of the run directory; ``False`` when there is none.
@@ -335,8 +345,10 @@ class OptimizationRun:
         try:
             if data.get("version") != self.CHECKPOINT_VERSION:
                 raise ValueError(f"version {data.get('version')!r}")
-            state = OptimizerState.from_dict(data["state"])
-            metas = [MetaPromptRecord.from_dict(m) for m in data["meta_prompts"]]
+            counts = int(data["candidates"]), int(data["meta_prompts"])
+            candidates = self.run_dir.read_jsonl_prefix(self.TRAJECTORY, counts[0])
+            metas = [MetaPromptRecord.from_dict(m) for m in self.run_dir.read_jsonl_prefix(self.META_PROMPTS, counts[1])]
+            state = OptimizerState.from_dict({**data["state"], "candidates": candidates})
             if not state.history:
                 raise ValueError("no trajectory")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -346,6 +358,7 @@ class OptimizationRun:
             ) from exc
         self.state = state
         self.meta_prompts = metas
+        self._saved = counts
         return True
 
     # -- the loop ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ holds the whole state of a run.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
 
@@ -34,7 +34,7 @@ class TrajectoryEntry:
     test_score: Optional[float] = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # fields hold JSON values; no deep copy needed
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrajectoryEntry":
@@ -76,7 +76,7 @@ class CandidateRecord:
     meta_prompt_id: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # fields hold JSON values; no deep copy needed
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CandidateRecord":
@@ -94,7 +94,7 @@ class MetaPromptRecord:
     completions: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # fields hold JSON values; no deep copy needed
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "MetaPromptRecord":
@@ -135,25 +135,42 @@ class OptimizerState:
                 best = entry
         return best
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, with_candidates: bool = True) -> dict[str, Any]:
+        """The state as JSON data.
+
+        Args:
+            with_candidates: Include the candidates and the scores (which are rebuilt from
+                the candidates when left out).
+        """
+        data: dict[str, Any] = {
             "step": self.step,
             "total_steps": self.total_steps,
             "history": [e.to_dict() for e in self.history],
-            "candidates": [c.to_dict() for c in self.candidates],
-            "scores": dict(self.scores),
             "summary": self.summary,
             "format_indices": list(self.format_indices),
         }
+        if with_candidates:
+            data["candidates"] = [c.to_dict() for c in self.candidates]
+            data["scores"] = dict(self.scores)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "OptimizerState":
+        candidates = [CandidateRecord.from_dict(c) for c in data["candidates"]]
+        if "scores" in data:
+            scores = {str(k): float(v) for k, v in data["scores"].items()}
+        else:  # every evaluated prompt is p0 or a candidate that carries its score
+            first = data["history"][0]
+            scores = {first["prompt"]: float(first["score"])}
+            for c in candidates:
+                if c.prompt and not c.rejected and c.eval_score is not None:
+                    scores.setdefault(c.prompt, float(c.eval_score))
         return cls(
             step=int(data["step"]),
             total_steps=int(data.get("total_steps", 0)),
             history=[TrajectoryEntry.from_dict(e) for e in data["history"]],
-            candidates=[CandidateRecord.from_dict(c) for c in data["candidates"]],
-            scores={str(k): float(v) for k, v in data["scores"].items()},
+            candidates=candidates,
+            scores=scores,
             summary=data.get("summary"),
             format_indices=list(data.get("format_indices", [])),
         )

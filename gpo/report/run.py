@@ -185,6 +185,11 @@ def _read_jsonl(rd: RunDir, name: str, notes: list[str]) -> Optional[list[Any]]:
     return rows
 
 
+def _rows(rd: RunDir, name: str, count: Any, notes: list[str]) -> list[Any]:
+    rows = _read_jsonl(rd, name, notes) or []
+    return rows[:count] if isinstance(count, int) else rows
+
+
 def load_run(path: Union[str, Path]) -> RunData:
     """Reads a run directory, complete or not.
 
@@ -209,13 +214,15 @@ def load_run(path: Union[str, Path]) -> RunData:
     state = checkpoint.get("state") or {}
     try:
         data.history = [TrajectoryEntry.from_dict(e) for e in state.get("history") or []]
+        # Checkpoints of version 1 held every record; later ones count the rows of the
+        # append-only files that belong to the last finished step.
         cands = state.get("candidates")
-        if cands is None:
-            cands = _read_jsonl(rd, "trajectory.jsonl", notes) or []
+        if not isinstance(cands, list):
+            cands = _rows(rd, "trajectory.jsonl", checkpoint.get("candidates"), notes)
         data.candidates = [CandidateRecord.from_dict(c) for c in cands]
         metas = checkpoint.get("meta_prompts")
-        if metas is None:
-            metas = _read_jsonl(rd, "meta_prompts.jsonl", notes) or []
+        if not isinstance(metas, list):
+            metas = _rows(rd, "meta_prompts.jsonl", metas, notes)
         data.meta_prompts = [MetaPromptRecord.from_dict(m) for m in metas]
     except (TypeError, AttributeError, KeyError) as exc:
         raise DataError(f"the records of {path} are damaged: {exc}") from exc

@@ -69,6 +69,52 @@ class RunDir:
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         return self._atomic_write(name, text)
 
+    def append_jsonl(self, name: str, rows: Iterable[Any]) -> Path:
+        """Appends rows to a JSON-lines file and flushes them to disk before returning."""
+        target = self.file(name)
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        with open(target, "a", encoding="utf-8") as f:
+            if text:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        return target
+
+    def read_jsonl_prefix(self, name: str, count: int) -> list[Any]:
+        """The first ``count`` rows of an append-only JSON-lines file; cuts the rest away.
+
+        Rows past ``count`` were appended by a step that did not finish (its checkpoint was
+        never written), so they are removed from the file too.
+
+        Raises:
+            DataError: The file holds fewer than ``count`` complete rows.
+        """
+        path = self.file(name)
+        rows: list[Any] = []
+        kept = 0
+        try:
+            with open(path, "rb") as f:
+                for line in f:
+                    if len(rows) == count:
+                        break
+                    if not line.endswith(b"\n"):
+                        break
+                    rows.append(json.loads(line))
+                    kept += len(line)
+        except FileNotFoundError:
+            pass
+        except ValueError as exc:
+            raise DataError(f"{path} is damaged: {exc}", hint="the run cannot resume from it; start a new run") from exc
+        if len(rows) < count:
+            raise DataError(
+                f"{path} holds {len(rows)} complete rows where the checkpoint counts {count}",
+                hint="the run cannot resume from it; start a new run",
+            )
+        if path.exists() and path.stat().st_size != kept:
+            with open(path, "r+b") as f:
+                f.truncate(kept)
+        return rows
+
     def read_json(self, name: str) -> Any:
         """Reads a JSON document.
 
