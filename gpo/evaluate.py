@@ -8,6 +8,7 @@ whatever the concurrency. Failed calls are counted, never scored as wrong answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Optional, Sequence
@@ -139,21 +140,32 @@ class Evaluator:
             {"role": "user", "content": self.format.follow_up(example.input)},
         ]
 
-    async def _one(self, prompt: str, example: Example, index: int, gate: asyncio.Semaphore) -> ExampleResult:
+    async def _one(
+        self,
+        prompt: str,
+        example: Example,
+        index: int,
+        gate: Optional[asyncio.Semaphore] = None,
+        affinity: Optional[int] = None,
+    ) -> ExampleResult:
         key = (prompt, example.id)
         if key in self._memo:
             cached = self._memo[key]
             return ExampleResult(**{**cached.__dict__, "index": index})
-        async with gate:
+        async with gate or contextlib.nullcontext():
             first = self.task.messages(prompt, example)
             final: Optional[str] = None
             try:
-                out = (await self.lm(first, max_tokens=self.max_tokens, role=self.role)).text
+                out = (
+                    await self.lm(first, max_tokens=self.max_tokens, role=self.role, affinity=affinity)
+                ).text
                 parsed_text = out
                 if self.two_round:
                     msgs = self.follow_up_messages(first, out, example)
                     final = (
-                        await self.lm(msgs, max_tokens=self.follow_up_max_tokens, role=self.role)
+                        await self.lm(
+                            msgs, max_tokens=self.follow_up_max_tokens, role=self.role, affinity=affinity
+                        )
                     ).text
                     parsed_text = final
             except LMError as exc:
@@ -224,22 +236,35 @@ class Evaluator:
     ) -> list[EvalResult]:
         """Scores several prompts on the same examples; results in prompt order.
 
-        Requests are issued example by example (every prompt on the first example, then on
-        the second, …). With the instruction after the question (``Q_end``) the requests
-        for one example share the question as a prefix, so a server with a prompt cache
-        (llama.cpp ``cache_prompt``, vLLM/SGLang prefix caching) computes it once. The order
-        changes no result.
+        The requests are scheduled for servers with prompt caches. With the instruction
+        after the question (``Q_end``) every prompt's request on one example starts with
+        the same text (chat template and question), and a two-round answer starts with
+        its first round. So the work is cut into groups, one per example, and each of
+        ``concurrency`` workers takes one group at a time and sends its requests one after
+        another with the worker's number as routing ``affinity``: the server slot (or
+        replica) that computed the question for the first prompt finds it cached for the
+        rest. When there are fewer examples than workers, groups are split so that every
+        worker has work. The order changes no result.
         """
         prompts = list(prompts)
         started = time.perf_counter()
-        gate = asyncio.Semaphore(self.concurrency)
-        # Tasks acquire the gate in creation order, so this order is the order of requests.
-        flat = await gather_all(
-            self._one(p, ex, i, gate) for i, ex in enumerate(examples) for p in prompts
-        )
+        k, n = len(prompts), len(examples)
+        groups = [[(i, j) for j in range(k)] for i in range(n)]
+        if groups and len(groups) < self.concurrency:
+            parts = -(-self.concurrency // len(groups))
+            size = max(1, -(-k // parts))
+            groups = [g[s : s + size] for g in groups for s in range(0, k, size)]
+        pending = iter(groups)
+        flat: list[Optional[ExampleResult]] = [None] * (n * k)
+
+        async def worker(number: int) -> None:
+            for group in pending:  # shared: each group goes to the first free worker
+                for i, j in group:
+                    flat[i * k + j] = await self._one(prompts[j], examples[i], i, affinity=number)
+
+        await gather_all(worker(w) for w in range(min(self.concurrency, len(groups))))
         seconds = time.perf_counter() - started
-        k = len(prompts)
         return [
-            self._result(p, [flat[i * k + j] for i in range(len(examples))], split, seconds)
+            self._result(p, [flat[i * k + j] for i in range(n)], split, seconds)  # type: ignore[misc]
             for j, p in enumerate(prompts)
         ]

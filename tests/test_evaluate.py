@@ -136,3 +136,47 @@ async def test_several_prompts_are_scored_example_by_example_with_the_same_resul
     assert [m.prompt for m in many] == prompts
     assert [m.score for m in many] == [s.score for s in single]
     assert [[r.prediction for r in m.results] for m in many] == [[r.prediction for r in s.results] for s in single]
+
+
+async def test_each_worker_sends_one_examples_requests_back_to_back_with_its_affinity():
+    """Two rounds, 3 prompts, 6 examples, 2 workers: every example's 6 requests form one
+    uninterrupted run on one worker (so one server slot keeps the shared prefix cached)."""
+    task = yes_no_task(6)
+    prompts = ["P1", "P2", "P3"]
+
+    class Slowish(ScriptedLM):
+        async def _generate(self, request):
+            await asyncio.sleep(0.001 * (len(self.history) % 3))
+            return await super()._generate(request)
+
+    lm = Slowish(default=lambda r: "Yes", concurrency=8)
+    ev = Evaluator(task, lm, two_round=True, concurrency=2)
+    many = await ev.evaluate_many(prompts, task.split("eval"))
+    by_worker: dict[int, list[str]] = {}
+    for r in lm.history:
+        by_worker.setdefault(r.affinity, []).append(r.messages[0]["content"].split("\n")[0])
+    assert set(by_worker) == {0, 1}
+    for questions in by_worker.values():
+        runs = [q for i, q in enumerate(questions) if i == 0 or questions[i - 1] != q]
+        assert len(runs) == len(set(runs))  # an example is never interleaved with another
+        assert all(questions.count(q) == 6 for q in set(questions))
+    single = [await Evaluator(task, ScriptedLM(default=lambda r: "Yes"), two_round=True).evaluate(p, task.split("eval")) for p in prompts]
+    assert [[r.to_dict() for r in m.results] for m in many] == [[r.to_dict() for r in s.results] for s in single]
+
+
+async def test_few_examples_are_split_so_that_every_worker_has_work():
+    task = yes_no_task(2)
+    lm = ScriptedLM(default=lambda r: "Yes", concurrency=16)
+    ev = Evaluator(task, lm, two_round=False, concurrency=8)
+    await ev.evaluate_many([f"P{i}" for i in range(8)], task.split("eval"))
+    assert len(lm.history) == 16
+    assert len({r.affinity for r in lm.history}) == 8
+
+
+async def test_affinity_is_not_part_of_the_cache_key(tmp_path):
+    from gpo.lm import ResponseCache
+
+    lm = ScriptedLM(default=lambda r: "Yes", cache=ResponseCache(tmp_path / "c.db"))
+    await lm([{"role": "user", "content": "Is 2 even?"}], affinity=0)
+    out = await lm([{"role": "user", "content": "Is 2 even?"}], affinity=5)
+    assert out.usage.cached and len(lm.history) == 1

@@ -140,3 +140,24 @@ async def test_an_answer_without_choices_is_retried_as_a_server_error():
         "http://x",
     )
     assert raw.texts == ["", "b"] and raw.input_tokens == 5 and raw.extra == {"timings": {"prompt_n": 3}}
+
+
+def test_prompt_tokens_served_from_the_servers_cache_are_read_in_both_dialects():
+    from gpo.lm.openai import parse_chat_completion
+
+    choice = [{"index": 0, "message": {"content": "x"}}]
+    openai_style = {"choices": choice, "usage": {"prompt_tokens": 100, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 64}}}
+    llama_style = {"choices": choice, "usage": {"prompt_tokens": 100, "completion_tokens": 1}, "timings": {"prompt_n": 30}}
+    neither = {"choices": choice, "usage": {"prompt_tokens": 100, "completion_tokens": 1}}
+    assert parse_chat_completion(openai_style, "x").cached_input_tokens == 64
+    assert parse_chat_completion(llama_style, "x").cached_input_tokens == 70
+    assert parse_chat_completion(neither, "x").cached_input_tokens == 0
+
+
+async def test_cached_input_tokens_reach_the_ledger():
+    with OpenAICompatServer(responder=lambda body: "ok") as server:
+        lm = get_lm(f"openai:m@{server.url}", cache=False)
+        out = await lm(MSG)
+        await lm.aclose()
+    assert out.usage.cached_input_tokens == 0
+    assert lm.ledger.summary()["task"]["cached_input_tokens"] == 0

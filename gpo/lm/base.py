@@ -136,6 +136,7 @@ class LM(abc.ABC):
         seed: Optional[int] = 0,
         stop: Sequence[str] = (),
         role: str = "task",
+        affinity: Optional[int] = None,
     ) -> Completion:
         """Completes a chat, ``n`` samples, through the cache, limits and retries.
 
@@ -150,6 +151,9 @@ class LM(abc.ABC):
             seed: Sampling seed.
             stop: Stop strings.
             role: Ledger role of the call (``task``, ``optimizer``, ...).
+            affinity: Routing hint for servers with prompt caches: calls with the same
+                value share a long prefix (see :class:`gpo.lm.types.Request`). Changes
+                neither the request's content nor its cache key.
 
         Returns:
             The samples in index order and the call's usage record.
@@ -166,6 +170,7 @@ class LM(abc.ABC):
             max_tokens=max_tokens,
             seed=seed,
             stop=tuple(stop),
+            affinity=affinity,
         )
         started = time.perf_counter()
         usage = Usage(role=role, model=self.spec, samples=n, step=current_step.get())
@@ -221,6 +226,7 @@ class LM(abc.ABC):
             max_tokens=request.max_tokens,
             seed=seed,
             stop=request.stop,
+            affinity=request.affinity,
         )
         limits = endpoint_limits(self.endpoint, self.concurrency, self.rpm)
 
@@ -245,6 +251,7 @@ class LM(abc.ABC):
         cost = self.cost(raw.input_tokens, raw.output_tokens)
         usage.calls += 1
         usage.input_tokens += raw.input_tokens
+        usage.cached_input_tokens += raw.cached_input_tokens
         usage.output_tokens += raw.output_tokens
         usage.cost_usd = None if cost is None or usage.cost_usd is None else usage.cost_usd + cost
         if self.budget is not None:

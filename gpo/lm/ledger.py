@@ -26,6 +26,7 @@ def summarize(records: Iterable[Usage]) -> dict[str, dict[str, Any]]:
                 "samples": 0,
                 "cached_samples": 0,
                 "input_tokens": 0,
+                "cached_input_tokens": 0,
                 "output_tokens": 0,
                 "retries": 0,
                 "latency_s": 0.0,
@@ -38,6 +39,7 @@ def summarize(records: Iterable[Usage]) -> dict[str, dict[str, Any]]:
         s["samples"] += r.samples
         s["cached_samples"] += r.cached_samples
         s["input_tokens"] += r.input_tokens
+        s["cached_input_tokens"] += r.cached_input_tokens
         s["output_tokens"] += r.output_tokens
         s["retries"] += r.retries
         s["latency_s"] = round(s["latency_s"] + r.latency_s, 6)

@@ -85,7 +85,12 @@ class LocalLM(OpenAICompatLM):
         return await super()._generate(request)
 
     def _extra_body(self, request: Request) -> Optional[dict[str, Any]]:
-        return {"cache_prompt": True}
+        extra: dict[str, Any] = {"cache_prompt": True}
+        if request.affinity is not None and request.n == 1:
+            # Each slot keeps the last prompt it processed; pinning requests that share a
+            # prefix to one slot lets the next one skip that prefix.
+            extra["id_slot"] = request.affinity % self.max_n
+        return extra
 
     async def aclose(self) -> None:
         await super().aclose()

@@ -208,12 +208,28 @@ def parse_chat_completion(data: Any, where: str) -> RawCompletion:
         raise LMServerError(f"{where} answered without chat choices: {str(data)[:200]}") from exc
     usage = data.get("usage") or {}
     timings = data.get("timings")
+    prompt_tokens = int(usage.get("prompt_tokens") or 0)
     return RawCompletion(
         texts=texts,
-        input_tokens=int(usage.get("prompt_tokens") or 0),
+        input_tokens=prompt_tokens,
         output_tokens=int(usage.get("completion_tokens") or 0),
+        cached_input_tokens=_cached_tokens(usage, timings, prompt_tokens),
         extra={"timings": timings} if timings else {},
     )
+
+
+def _cached_tokens(usage: dict, timings: Any, prompt_tokens: int) -> int:
+    """Prompt tokens the server served from its prompt cache.
+
+    OpenAI, vLLM and SGLang report ``usage.prompt_tokens_details.cached_tokens``;
+    llama.cpp's server reports the tokens it computed as ``timings.prompt_n``.
+    """
+    details = usage.get("prompt_tokens_details") or {}
+    if isinstance(details, dict) and details.get("cached_tokens") is not None:
+        return int(details["cached_tokens"])
+    if isinstance(timings, dict) and timings.get("prompt_n") is not None and prompt_tokens:
+        return max(0, prompt_tokens - int(timings["prompt_n"]))
+    return 0
 
 
 class OpenAICompatLM(LM):

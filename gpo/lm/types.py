@@ -26,6 +26,9 @@ class Request:
         max_tokens: Cap on generated tokens per sample.
         seed: Sampling seed (part of the cache key; ``None`` means unseeded).
         stop: Optional stop strings.
+        affinity: Routing hint: requests with the same value share a long prompt prefix
+            and should go to the same server slot or replica, whose prompt cache then
+            serves it. Never part of cache keys; never changes what is asked.
     """
 
     messages: tuple[Message, ...]
@@ -34,6 +37,7 @@ class Request:
     max_tokens: int = 256
     seed: Optional[int] = 0
     stop: tuple[str, ...] = ()
+    affinity: Optional[int] = field(default=None, compare=False)
 
     def sampling(self) -> dict[str, Any]:
         """The sampling parameters that change what the model returns (for cache keys)."""
@@ -64,6 +68,7 @@ class RawCompletion:
     texts: list[str]
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -78,6 +83,8 @@ class Usage:
         samples: Samples returned.
         cached_samples: Samples answered from the cache.
         input_tokens: Prompt tokens of the paid requests.
+        cached_input_tokens: Of those, the tokens the server took from its prompt cache
+            instead of computing them (as the server reports it; 0 when it does not).
         output_tokens: Generated tokens of the paid requests.
         retries: Failed attempts that were retried.
         latency_s: Wall time of the call, waiting for limits included.
@@ -91,6 +98,7 @@ class Usage:
     samples: int = 0
     cached_samples: int = 0
     input_tokens: int = 0
+    cached_input_tokens: int = 0
     output_tokens: int = 0
     retries: int = 0
     latency_s: float = 0.0
