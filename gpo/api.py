@@ -58,6 +58,36 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 
+def lighter_than_paper(args: dict[str, Any]) -> list[str]:
+    """How a run's settings make it cheaper than the paper's protocol, in words.
+
+    Args:
+        args: The run's arguments (``config.json`` ``args``).
+
+    Returns:
+        One phrase per setting that differs from ``--protocol paper`` in a way that lowers
+        cost and fidelity (fewer examples, steps or candidates, shorter or one-round
+        answers); empty for a paper-protocol run.
+
+    >>> lighter_than_paper({"eval_limit": 12, "two_round": False, "answer_tokens": 48})
+    ['eval on the first 12 examples (paper: the whole eval split)', 'one-round answers (paper: a follow-up asks for the final answer)', 'first answers capped at 48 tokens (paper: 256)']
+    """
+    paper = PROTOCOLS["paper"]
+    out = []
+    for split in ("eval", "test"):
+        if args.get(f"{split}_limit"):
+            out.append(f"{split} on the first {args[f'{split}_limit']} examples (paper: the whole {split} split)")
+    if args.get("two_round") is False:
+        out.append("one-round answers (paper: a follow-up asks for the final answer)")
+    if args.get("answer_tokens") and args["answer_tokens"] < paper.max_tokens:
+        out.append(f"first answers capped at {args['answer_tokens']} tokens (paper: {paper.max_tokens})")
+    if args.get("steps") is not None:
+        out.append(f"{args['steps']} steps (paper: {paper.epochs} epochs of {paper.batch_size}-example mini-batches)")
+    if args.get("num_candidates") and args["num_candidates"] < paper.num_candidates:
+        out.append(f"{args['num_candidates']} candidates per step (paper: {paper.num_candidates})")
+    return out
+
+
 def build_optimizer(
     method: str,
     *,

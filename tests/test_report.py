@@ -646,3 +646,16 @@ def test_commands_say_how_to_install_the_extra(runs, monkeypatch, tmp_path):
         assert isinstance(result.exception, ConfigError)
         assert "pip install 'gpo[report]'" in str(result.exception)
     assert not (tmp_path / "r.html").exists()
+
+
+def test_the_report_says_how_a_run_is_lighter_than_the_papers_protocol(runs):
+    from gpo.api import lighter_than_paper
+
+    html = gpo.report.write_report(runs.dry).read_text()
+    banner = html[html.index('id="lighter"') : html.index("</div>", html.index('id="lighter"'))]
+    assert "--protocol quick" in banner
+    for phrase in ("eval on the first 12 examples", "one-round answers", "capped at 48 tokens", "4 steps", "3 candidates per step"):
+        assert phrase in banner
+    paper_args = {"protocol": "paper", "steps": None, "eval_limit": None, "test_limit": None, "two_round": True,
+                  "answer_tokens": 256, "num_candidates": 8}
+    assert lighter_than_paper(paper_args) == []

@@ -264,6 +264,8 @@ def statistics(run: RunData) -> tuple[list[ExamplePair], Optional[PairedComparis
 
 
 def build_context(run: RunData) -> dict[str, Any]:
+    from gpo.api import lighter_than_paper
+
     """Everything the report template needs, from a loaded run."""
     steps = _steps(run)
     pairs, comparison, overfit = statistics(run)
@@ -279,6 +281,8 @@ def build_context(run: RunData) -> dict[str, Any]:
         "gpo_version": getattr(gpo, "__version__", "?"),
         "title": f"{run.task} · {run.method}",
         "settings": sorted(run.args.items()),
+        "lighter": lighter_than_paper(run.args),
+        "protocol": run.args.get("protocol"),
         "optimizer_settings": sorted(run.optimizer_settings.items()),
         "identities": run.config.get("identities") or {},
         "models": run.models,
