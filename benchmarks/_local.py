@@ -163,3 +163,10 @@ def line(name: str, r: dict) -> str:
 def runtime_of(lm: Any) -> str:
     server: Optional[Any] = getattr(lm, "server", None)
     return getattr(server, "runtime", "?")
+
+
+def run(doc: str, main_async: Any) -> None:
+    """Parses the shared arguments and runs one benchmark."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    add_arguments(p)
+    asyncio.run(main_async(p.parse_args()))

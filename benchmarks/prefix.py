@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from _local import add_arguments, evaluator, line, measure, runtime_of
+from _local import evaluator, line, measure, run, runtime_of
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -35,11 +35,5 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"prefix-aware speed-up (naive wall / prefix-aware wall, target >= 1.5): {naive['wall'] / aware['wall']:.2f}")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_arguments(p)
-    asyncio.run(main_async(p.parse_args()))
-
-
 if __name__ == "__main__":
-    main()
+    run(__doc__, main_async)

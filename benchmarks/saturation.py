@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from _local import add_arguments, bare_client, evaluator, line, measure, runtime_of
+from _local import bare_client, evaluator, line, measure, run, runtime_of
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -34,11 +34,5 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"evaluator request rate / best bare client's (target >= 0.9): {best / ours['wall']:.3f}")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_arguments(p)
-    asyncio.run(main_async(p.parse_args()))
-
-
 if __name__ == "__main__":
-    main()
+    run(__doc__, main_async)
