@@ -183,6 +183,21 @@ def models_install(name: str) -> None:
     click.echo(f"local:{name} is ready: {path}")
 
 
+@models.command("build-server")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel compile jobs (default: all cores).")
+@click.option("--source", type=click.Path(exists=True, path_type=Path), default=None, help="A llama-cpp-python source archive or a llama.cpp folder (default: download from PyPI).")
+def models_build_server(jobs: Optional[int], source: Optional[Path]) -> None:
+    """Compile llama.cpp's server for this CPU (-march=native); local models then use it.
+
+    Needs cmake and a C++ compiler; takes about half an hour on 2 cores. The binary goes
+    to $GPO_HOME/bin/llama-server.
+    """
+    from gpo.lm.native_build import build_native_server
+
+    path = build_native_server(jobs=jobs, source=source, log=click.echo)
+    click.echo(f"local models now run on {path} (unset by deleting it)")
+
+
 # ---------------------------------------------------------------------------- evaluate
 
 

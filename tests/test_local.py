@@ -118,3 +118,4 @@ def test_two_step_gpo_run_on_the_real_local_model(tmp_path, local_lm_spec):
     assert s["usage"]["optimizer"]["requests"] == 2 and s["usage"]["task"]["requests"] > 0
     assert 0.0 <= s["scores"]["best"]["test"] <= 1.0
     assert (tmp_path / "summary.json").exists() and (tmp_path / "results" / "best_test.jsonl").exists()
+

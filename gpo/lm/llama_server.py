@@ -2,8 +2,8 @@
 
 Two runtimes serve the same HTTP API with parallel slots and prompt caching:
 
-- ``native``: a ``llama-server`` binary (``GPO_LLAMA_SERVER`` or on ``PATH``), e.g. one
-  compiled on this machine with ``-march=native`` (fastest);
+- ``native``: a ``llama-server`` binary (``GPO_LLAMA_SERVER``, the one ``gpo models
+  build-server`` compiled for this CPU, or one on ``PATH``): fastest;
 - ``xllamacpp``: the prebuilt wheel of the ``local`` extra, run in a child process.
 
 The child process watches its standard input and exits when the parent goes away, so a
@@ -34,7 +34,11 @@ log = logging.getLogger(__name__)
 
 
 def native_binary() -> Optional[str]:
-    """The ``llama-server`` binary to use, if any."""
+    """The ``llama-server`` binary to use, if any.
+
+    In order: ``GPO_LLAMA_SERVER``; the one ``gpo models build-server`` compiled for this
+    CPU (``$GPO_HOME/bin/llama-server``); one on ``PATH``.
+    """
     explicit = os.environ.get("GPO_LLAMA_SERVER")
     if explicit:
         if not Path(explicit).is_file():
@@ -43,6 +47,11 @@ def native_binary() -> Optional[str]:
                 hint="unset it or give the path of a llama-server binary",
             )
         return explicit
+    from gpo.lm.native_build import installed_server
+
+    built = installed_server()
+    if built.is_file() and os.access(built, os.X_OK):
+        return str(built)
     return shutil.which("llama-server")
 
 
