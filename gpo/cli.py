@@ -186,15 +186,16 @@ def models_install(name: str) -> None:
 @models.command("build-server")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel compile jobs (default: all cores).")
 @click.option("--source", type=click.Path(exists=True, path_type=Path), default=None, help="A llama-cpp-python source archive or a llama.cpp folder (default: download from PyPI).")
-def models_build_server(jobs: Optional[int], source: Optional[Path]) -> None:
+@click.option("--amx/--no-amx", default=False, show_default=True, help="Build ggml's AMX kernels (they crash on some virtual machines that advertise AMX).")
+def models_build_server(jobs: Optional[int], source: Optional[Path], amx: bool) -> None:
     """Compile llama.cpp's server for this CPU (-march=native); local models then use it.
 
-    Needs cmake and a C++ compiler; takes about half an hour on 2 cores. The binary goes
+    Needs cmake and a C++ compiler; takes about 15 minutes on 2 cores. The binary goes
     to $GPO_HOME/bin/llama-server.
     """
     from gpo.lm.native_build import build_native_server
 
-    path = build_native_server(jobs=jobs, source=source, log=click.echo)
+    path = build_native_server(jobs=jobs, source=source, amx=amx, log=click.echo)
     click.echo(f"local models now run on {path} (unset by deleting it)")
 
 

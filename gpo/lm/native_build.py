@@ -40,6 +40,15 @@ CMAKE_FLAGS = (
 )
 
 
+NO_AMX = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+"""Compiler flags that keep ggml's AMX kernels out of a ``-march=native`` build.
+
+Some virtual machines advertise AMX and even run a lone tile instruction, yet ggml's AMX
+matrix kernels die there with SIGILL on the first product; the vector (AVX2/AVX-512)
+kernels are as fast for models this size on a few cores. ``amx=True`` keeps AMX.
+"""
+
+
 def installed_server() -> Path:
     """Where the compiled server is installed: ``$GPO_HOME/bin/llama-server``."""
     return gpo_home() / "bin" / "llama-server"
@@ -55,6 +64,7 @@ def build_native_server(
     *,
     jobs: Optional[int] = None,
     source: Optional[Path] = None,
+    amx: bool = False,
     log: Callable[[str], None] = print,
 ) -> Path:
     """Downloads, configures and compiles ``llama-server`` with native CPU flags.
@@ -63,6 +73,7 @@ def build_native_server(
         jobs: Parallel compile jobs (default: the number of cores).
         source: A ``llama-cpp-python`` source archive (``.tar.gz``) or an unpacked llama.cpp
             tree to build from instead of downloading one.
+        amx: Keep ggml's AMX kernels (see :data:`NO_AMX`).
         log: Where progress lines go.
 
     Returns:
@@ -80,7 +91,10 @@ def build_native_server(
     work.mkdir(parents=True, exist_ok=True)
     tree = _source_tree(source, work, log)
     build = work / "build"
-    _run([cmake, "-S", str(tree), "-B", str(build), *CMAKE_FLAGS], log)
+    flags = list(CMAKE_FLAGS)
+    if not amx and _accepts(compiler, NO_AMX.split(), work):
+        flags += [f"-DCMAKE_C_FLAGS={NO_AMX}", f"-DCMAKE_CXX_FLAGS={NO_AMX}"]
+    _run([cmake, "-S", str(tree), "-B", str(build), *flags], log)
     _run([cmake, "--build", str(build), "--target", "llama-server", "-j", str(jobs or os.cpu_count() or 2)], log)
     built = build / "bin" / "llama-server"
     if not built.is_file():
@@ -91,6 +105,14 @@ def build_native_server(
     target.chmod(0o755)
     log(f"installed {target}")
     return target
+
+
+def _accepts(compiler: str, flags: list[str], work: Path) -> bool:
+    """Whether the compiler knows these flags (older ones have no AMX options, nor AMX)."""
+    src = work / "flags_probe.cpp"
+    src.write_text("int main() { return 0; }\n")
+    done = subprocess.run([compiler, *flags, "-c", str(src), "-o", str(work / "flags_probe.o")], capture_output=True)
+    return done.returncode == 0
 
 
 def _source_tree(source: Optional[Path], work: Path, log: Callable[[str], None]) -> Path:
