@@ -494,6 +494,12 @@ def _report(result, as_json: bool) -> None:
         f"optimizer {u['optimizer'].get('requests', 0)} paid / {u['optimizer'].get('calls', 0)}; "
         f"{s['steps_completed']} steps in {s['seconds']:.0f} s ({s['stopped_reason']})"
     )
+    t = s.get("timings") or {}
+    if t.get("mean_step") is not None:
+        click.echo(
+            f"time: initial evaluation {t['initial'] or 0:.1f} s, {t['mean_step']:.1f} s per step, "
+            f"test scoring {t['test'] or 0:.1f} s"
+        )
     if result.run_dir is not None:
         click.echo(f"run directory: {result.run_dir.path}")
         if result.report_path is not None:

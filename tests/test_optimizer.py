@@ -362,3 +362,16 @@ def test_a_hand_built_optimizer_runs_and_round_trips(tmp_path):
     args = load_run_config(tmp_path / "run")["args"]
     rebuilt = build_optimizer(args["method"], **{k: args[k] for k in ("information", "batch_size", "trajectory", "k", "refinement", "schedule", "lr_init", "lr_end", "warmup_steps", "selection", "reject_over_budget", "num_candidates", "num_format_examples", "optimizer_temperature", "optimizer_max_tokens")})
     assert rebuilt.describe() == opt.describe() | {"name": rebuilt.name}
+
+
+async def test_the_summary_times_each_phase_and_a_resume_keeps_earlier_steps_times(tmp_path):
+    from gpo.runs import RunDir
+
+    run, _, _ = make_run(GPO(num_candidates=2), tagged("Check the parity.", "Say Yes.") + tagged("State it.", "Say No."), steps=2, run_dir=RunDir(tmp_path))
+    result = await run.run()
+    t = result.summary["timings"]
+    assert set(t["steps"]) == {"1", "2"} and all(v >= 0 for v in t["steps"].values())
+    assert t["initial"] >= 0 and t["test"] >= 0
+    assert t["mean_step"] == round(sum(t["steps"].values()) / 2, 3)
+    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=2, run_dir=RunDir(tmp_path))
+    assert restored.restore() and restored.timings["steps"] == t["steps"]

@@ -295,6 +295,8 @@ class OptimizationRun:
         self.patience = patience
         self.started = time.time()
         self._saved = (0, 0)  # candidates and meta-prompts already in the run directory
+        # Wall seconds of the initial evaluation, of each step and of the test scoring.
+        self.timings: dict[str, Any] = {"initial": None, "steps": {}, "test": None}
 
     # -- records -------------------------------------------------------------------------
 
@@ -330,8 +332,19 @@ class OptimizationRun:
                 "candidates": self._saved[0],
                 "meta_prompts": self._saved[1],
                 "random_state": {"seed": self.seed, "derivation": "sha256(seed, step, purpose)"},
+                "timings": self.timings,
             },
         )
+
+    def timing_summary(self) -> dict[str, Any]:
+        """Wall seconds: initial evaluation, each step, their mean, and the test scoring."""
+        steps = self.timings["steps"]
+        return {
+            "initial": self.timings["initial"],
+            "steps": dict(steps),
+            "mean_step": round(sum(steps.values()) / len(steps), 3) if steps else None,
+            "test": self.timings["test"],
+        }
 
     def restore(self) -> bool:
         """Loads the last checkpoint of the run directory; ``False`` when there is none.
@@ -359,12 +372,15 @@ class OptimizationRun:
         self.state = state
         self.meta_prompts = metas
         self._saved = counts
+        saved = data.get("timings") or {}
+        self.timings = {"initial": saved.get("initial"), "steps": dict(saved.get("steps") or {}), "test": None}
         return True
 
     # -- the loop ------------------------------------------------------------------------
 
     async def initialize(self) -> None:
         """Draws the format examples and scores p0 on the eval split."""
+        started = time.perf_counter()
         current_step.set(0)
         fmt = self._format_pool()
         m = min(self.optimizer.num_format_examples, len(fmt))
@@ -375,6 +391,7 @@ class OptimizationRun:
         if self.test_every_step:
             entry.test_score = (await self._test(self.initial_prompt)).score
         self.state.history.append(entry)
+        self.timings["initial"] = round(time.perf_counter() - started, 3)
         self.save()
         self.on_event({"type": "initial", "prompt": self.initial_prompt, "eval": result.score})
 
@@ -389,6 +406,7 @@ class OptimizationRun:
 
     async def step(self, t: int) -> TrajectoryEntry:
         """Runs step ``t`` (1-based) and appends its winner to the trajectory."""
+        started = time.perf_counter()
         current_step.set(t)
         opt = self.optimizer
         ctx = StepContext(self, t)
@@ -471,6 +489,7 @@ class OptimizationRun:
         self.state.history.append(entry)
         await opt.momentum.after_step(ctx)
         self.state.step = t
+        self.timings["steps"][str(t)] = round(time.perf_counter() - started, 3)
         self.save()
         self.on_event(
             {
@@ -492,6 +511,7 @@ class OptimizationRun:
     async def finalize(self, stopped_reason: str) -> RunResult:
         """Scores the initial and the best prompt on test and writes the summary."""
         current_step.set(None)
+        started = time.perf_counter()
         initial = self.state.history[0]
         best = self.state.best()
         initial_test = best_test = None
@@ -500,6 +520,7 @@ class OptimizationRun:
             best_test = initial_test if best.prompt == initial.prompt else await self._test(best.prompt)
         except BudgetExceeded as exc:
             log.warning("no budget left to score on test: %s", exc)
+        self.timings["test"] = round(time.perf_counter() - started, 3)
         if self.run_dir is not None:
             for name, res in (("initial_test", initial_test), ("best_test", best_test)):
                 if res is not None:
@@ -533,6 +554,7 @@ class OptimizationRun:
             "usage_by_step": summarize_by_step(self.ledger.records),
             "dry_run": bool(self.config.get("dry_run")),
             "seconds": round(time.time() - self.started, 2),
+            "timings": self.timing_summary(),
         }
         self.save()
         if self.run_dir is not None:
