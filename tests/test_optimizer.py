@@ -375,3 +375,29 @@ async def test_the_summary_times_each_phase_and_a_resume_keeps_earlier_steps_tim
     assert t["mean_step"] == round(sum(t["steps"].values()) / 2, 3)
     restored, _, _ = make_run(GPO(num_candidates=2), [], steps=2, run_dir=RunDir(tmp_path))
     assert restored.restore() and restored.timings["steps"] == t["steps"]
+
+
+async def test_a_version_1_checkpoint_still_resumes(tmp_path):
+    """Version 1 kept every record inside checkpoint.json; restoring it rewrites the files once."""
+    from gpo.runs import RunDir
+
+    replies = tagged("Check the parity.", "Say Yes.") + tagged("State the parity.", "Say No.")
+    run, _, _ = make_run(GPO(num_candidates=2), replies, steps=2, run_dir=RunDir(tmp_path))
+    await run.run()
+    v1 = {
+        "version": 1,
+        "step": run.state.step,
+        "state": run.state.to_dict(),
+        "meta_prompts": [m.to_dict() for m in run.meta_prompts],
+        "random_state": {"seed": 0, "derivation": "sha256(seed, step, purpose)"},
+    }
+    (tmp_path / "checkpoint.json").write_text(json.dumps(v1))
+    trajectory = (tmp_path / "trajectory.jsonl").read_text()
+    (tmp_path / "trajectory.jsonl").write_text(trajectory + trajectory)  # a stale copy
+    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=2, run_dir=RunDir(tmp_path))
+    assert restored.restore()
+    assert restored.state.to_dict() == run.state.to_dict()
+    assert (tmp_path / "trajectory.jsonl").read_text() == trajectory
+    restored.save()  # now version 2, appending nothing new
+    assert json.loads((tmp_path / "checkpoint.json").read_text())["version"] == 2
+    assert (tmp_path / "trajectory.jsonl").read_text() == trajectory

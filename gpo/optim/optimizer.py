@@ -356,12 +356,20 @@ class OptimizationRun:
             return False
         data = self.run_dir.read_json(self.CHECKPOINT)
         try:
-            if data.get("version") != self.CHECKPOINT_VERSION:
-                raise ValueError(f"version {data.get('version')!r}")
-            counts = int(data["candidates"]), int(data["meta_prompts"])
-            candidates = self.run_dir.read_jsonl_prefix(self.TRAJECTORY, counts[0])
-            metas = [MetaPromptRecord.from_dict(m) for m in self.run_dir.read_jsonl_prefix(self.META_PROMPTS, counts[1])]
-            state = OptimizerState.from_dict({**data["state"], "candidates": candidates})
+            version = data.get("version")
+            if version == 1:  # every record inside the checkpoint; the files were copies
+                state = OptimizerState.from_dict(data["state"])
+                metas = [MetaPromptRecord.from_dict(m) for m in data["meta_prompts"]]
+                self.run_dir.write_jsonl(self.TRAJECTORY, [c.to_dict() for c in state.candidates])
+                self.run_dir.write_jsonl(self.META_PROMPTS, [m.to_dict() for m in metas])
+                counts = len(state.candidates), len(metas)
+            elif version == self.CHECKPOINT_VERSION:
+                counts = int(data["candidates"]), int(data["meta_prompts"])
+                candidates = self.run_dir.read_jsonl_prefix(self.TRAJECTORY, counts[0])
+                metas = [MetaPromptRecord.from_dict(m) for m in self.run_dir.read_jsonl_prefix(self.META_PROMPTS, counts[1])]
+                state = OptimizerState.from_dict({**data["state"], "candidates": candidates})
+            else:
+                raise ValueError(f"version {version!r}")
             if not state.history:
                 raise ValueError("no trajectory")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
