@@ -196,7 +196,7 @@ def models_install(name: str) -> None:
 def models_build_server(jobs: Optional[int], source: Optional[Path], amx: bool) -> None:
     """Compile llama.cpp's server for this CPU (-march=native); local models then use it.
 
-    Needs cmake and a C++ compiler; takes about 15 minutes on 2 cores. The binary goes
+    Needs cmake and a C++ compiler; takes about 8 minutes on 2 cores. The binary goes
     to $GPO_HOME/bin/llama-server.
     """
     from gpo.lm.native_build import build_native_server
