@@ -7,7 +7,7 @@ import asyncio
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 # Eight instructions of the lengths GPO's candidates have (one sentence to a short paragraph).
 CANDIDATES = [
@@ -160,9 +160,13 @@ def line(name: str, r: dict) -> str:
             f"prompt tokens computed {r['prompt_n']:7,d}  from cache {r['cached']:7,d}")
 
 
-def runtime_of(lm: Any) -> str:
-    server: Optional[Any] = getattr(lm, "server", None)
-    return getattr(server, "runtime", "?")
+def header(args: argparse.Namespace, w: Workload) -> int:
+    """Prints what was measured; returns the number of requests of one pass."""
+    n = len(w.prompts) * len(w.examples)
+    runtime = getattr(getattr(w.lm, "server", None), "runtime", "?")
+    print(f"{args.task}: {len(w.prompts)} prompts x {len(w.examples)} examples = {n} requests, answers <= {w.answer_tokens} tokens, "
+          f"{args.model} on {runtime} with {w.parallel} slots")
+    return n
 
 
 def run(doc: str, main_async: Any) -> None:

@@ -18,8 +18,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -40,19 +38,6 @@ def dry_run_count(task: str, data_dir: str) -> dict:
     return {"steps": s["steps_completed"], "n_eval": s["n_eval"], "n_test": s["n_test"], "task": s["usage"]["task"], "optimizer": s["usage"]["optimizer"]}
 
 
-def _h(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-def responder(body):
-    """Distinct candidates from the optimizer, deterministic verdicts from the task model."""
-    last = body["messages"][-1]["content"]
-    n = body.get("n", 1)
-    if "<START>" in last:
-        return [f"<START>Work through the expression step by step, variant {_h(last, body.get('seed'), i)[:8]}.<END>" for i in range(n)]
-    return [f"The answer is {'True' if int(_h(body['messages'])[:2], 16) % 2 else 'False'}."] * n
-
-
 def gpo_cli(args, home, wait=True):
     env = {**os.environ, "GPO_HOME": str(home)}
     env.pop("GPO_MODEL", None)
@@ -65,19 +50,17 @@ def gpo_cli(args, home, wait=True):
 
 
 def answered_calls(run_dir: Path) -> int:
-    total = 0
-    for line in (run_dir / "usage.jsonl").read_text().splitlines():
-        try:
-            total += json.loads(line)["calls"]
-        except ValueError:  # a line cut short by the kill
-            pass
-    return total
+    """Calls the run paid for and recorded (a line cut short by the kill is skipped)."""
+    from gpo.runs import RunDir
+    from gpo.runs.session import read_usage
+
+    return sum(r.calls for r in read_usage(RunDir(run_dir)))
 
 
 def crash_and_resume(fraction: float = 0.5) -> dict:
-    from gpo.testing.server import OpenAICompatServer
+    from gpo.testing.server import OpenAICompatServer, optimization_reply
 
-    with tempfile.TemporaryDirectory() as tmp, OpenAICompatServer(delay=0.02, responder=responder) as server:
+    with tempfile.TemporaryDirectory() as tmp, OpenAICompatServer(delay=0.02, responder=optimization_reply) as server:
         tmp = Path(tmp)
 
         def args(run_dir):

@@ -18,15 +18,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from _local import evaluator, line, measure, run, runtime_of
+from _local import evaluator, header, line, measure, run
 
 
 async def main_async(args: argparse.Namespace) -> None:
     naive, w = await measure(args, evaluator, "candidate")
     aware, w = await measure(args, evaluator, "example")
-    n = len(w.prompts) * len(w.examples)
-    print(f"{args.task}: {len(w.prompts)} prompts x {len(w.examples)} examples = {n} requests, answers <= {w.answer_tokens} tokens, "
-          f"{args.model} on {runtime_of(w.lm)} with {w.parallel} slots")
+    n = header(args, w)
     print(line("candidate-major (one prompt after another)", naive))
     print(line("prefix-aware (evaluate_many)", aware))
     same = sum(a == b for x, y in zip(naive["outputs"], aware["outputs"]) for a, b in zip(x, y))

@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from _local import bare_client, evaluator, line, measure, run, runtime_of
+from _local import bare_client, evaluator, header, line, measure, run
 
 
 async def main_async(args: argparse.Namespace) -> None:
     plain, w = await measure(args, bare_client, "example", False)
     pinned, w = await measure(args, bare_client, "example", True)
     ours, w = await measure(args, evaluator, "example")
-    n = len(w.prompts) * len(w.examples)
-    print(f"{args.task}: {len(w.prompts)} prompts x {len(w.examples)} examples = {n} requests, answers <= {w.answer_tokens} tokens, "
-          f"{args.model} on {runtime_of(w.lm)} with {w.parallel} slots")
+    header(args, w)
     print(line("bare client, semaphore", plain))
     print(line("bare client, evaluator's schedule", pinned))
     print(line("gpo evaluator (evaluate_many)", ours))

@@ -1,6 +1,5 @@
 """Run management with real processes: kill and resume, Ctrl-C, budgets, no leaked keys, shared caches."""
 
-import hashlib
 import json
 import os
 import signal
@@ -12,24 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from gpo.runs import RunDir
+from gpo.runs.session import read_usage
 from gpo.testing.server import OpenAICompatServer
-
-
-def _h(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-def responder(body):
-    """Deterministic optimizer and task answers: unique candidate prompts, hashed verdicts."""
-    last = body["messages"][-1]["content"]
-    n = body.get("n", 1)
-    if "<START>" in last:
-        return [
-            f"<START>Evaluate the expression carefully, variant {_h(last, body.get('seed'), i)[:8]}.<END>"
-            for i in range(n)
-        ]
-    verdict = "True" if int(_h(body["messages"])[:2], 16) % 2 else "False"
-    return [f"The answer is {verdict}."] * n
+from gpo.testing.server import optimization_reply as responder
 
 
 def run_gpo(args, home, *, wait=True, **kw):
@@ -52,13 +37,7 @@ def optimize_args(url, run_dir, *extra):
 
 
 def paid_requests(run_dir: Path) -> int:
-    total = 0
-    for line in (run_dir / "usage.jsonl").read_text().splitlines():
-        try:
-            total += json.loads(line)["calls"]
-        except ValueError:
-            pass
-    return total
+    return sum(r.calls for r in read_usage(RunDir(run_dir)))
 
 
 @pytest.fixture

@@ -54,9 +54,9 @@ def installed_server() -> Path:
     return gpo_home() / "bin" / "llama-server"
 
 
-def _run(cmd: list[str], log: Callable[[str], None], cwd: Optional[Path] = None) -> None:
+def _run(cmd: list[str], log: Callable[[str], None]) -> None:
     log("running: " + " ".join(cmd))
-    if subprocess.call(cmd, cwd=cwd) != 0:
+    if subprocess.call(cmd) != 0:
         raise ConfigError(f"{Path(cmd[0]).name} failed while building llama-server", hint="see its output above")
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "default_reply",
     "embed_text",
     "main",
+    "optimization_reply",
 ]
 
 EMBEDDING_DIM = 16
@@ -188,6 +189,36 @@ def default_reply(request: dict[str, Any], index: int = 0) -> str:
     )
     digest = hashlib.sha256(payload.encode("utf-8")).digest()
     return f"The answer is ({_LETTERS[digest[0] % len(_LETTERS)]})."
+
+
+def optimization_reply(request: dict[str, Any]) -> list[str]:
+    """A responder that lets a whole optimization run go through: use it as ``responder``.
+
+    A meta-prompt (its last message asks for ``<START>``…``<END>``) gets one distinct
+    candidate per choice, derived from a SHA-256 of the message, the seed and the choice
+    index; any other request gets ``"The answer is True."`` or ``"… False."``, picked by a
+    SHA-256 of its messages. Every answer is deterministic, so two runs with the same seed
+    send the same requests.
+
+    Args:
+        request: The chat completion request body.
+
+    Returns:
+        One reply per choice.
+    """
+
+    def digest(*parts: Any) -> str:
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+    last = request["messages"][-1]["content"]
+    n = request.get("n", 1)
+    if "<START>" in last:
+        return [
+            f"<START>Evaluate the expression carefully, variant {digest(last, request.get('seed'), i)[:8]}.<END>"
+            for i in range(n)
+        ]
+    verdict = "True" if int(digest(request["messages"])[:2], 16) % 2 else "False"
+    return [f"The answer is {verdict}."] * n
 
 
 def embed_text(text: str, dimensions: int = EMBEDDING_DIM) -> list[float]:
