@@ -401,3 +401,15 @@ async def test_a_version_1_checkpoint_still_resumes(tmp_path):
     restored.save()  # now version 2, appending nothing new
     assert json.loads((tmp_path / "checkpoint.json").read_text())["version"] == 2
     assert (tmp_path / "trajectory.jsonl").read_text() == trajectory
+
+
+async def test_a_checkpoint_without_history_is_damaged_not_a_crash(tmp_path):
+    from gpo.errors import DataError
+    from gpo.runs import RunDir
+
+    (tmp_path / "checkpoint.json").write_text(json.dumps(
+        {"version": 2, "step": 0, "state": {"step": 0, "history": []}, "candidates": 0, "meta_prompts": 0}
+    ))
+    run, _, _ = make_run(GPO(num_candidates=2), [], steps=1, run_dir=RunDir(tmp_path))
+    with pytest.raises(DataError, match="damaged"):
+        run.restore()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextvars
+import dataclasses
 import logging
 import time
 from typing import Any, Optional, Sequence, Union
@@ -219,15 +220,7 @@ class LM(abc.ABC):
         return [t for r in results for t in r]
 
     async def _send(self, request: Request, n: int, seed: Optional[int], usage: Usage) -> list[str]:
-        sub = Request(
-            messages=request.messages,
-            n=n,
-            temperature=request.temperature,
-            max_tokens=request.max_tokens,
-            seed=seed,
-            stop=request.stop,
-            affinity=request.affinity,
-        )
+        sub = dataclasses.replace(request, n=n, seed=seed)
         limits = endpoint_limits(self.endpoint, self.concurrency, self.rpm)
 
         async def attempt() -> RawCompletion:

@@ -372,7 +372,7 @@ class OptimizationRun:
                 raise ValueError(f"version {version!r}")
             if not state.history:
                 raise ValueError("no trajectory")
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             raise DataError(
                 f"the checkpoint {self.run_dir.file(self.CHECKPOINT)} is damaged: {exc}",
                 hint="the run cannot resume from it; start a new run",
