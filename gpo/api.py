@@ -1,366 +1,201 @@
-"""``gpo.optimize``: one call from a task spec to an optimized prompt and a run directory."""
+"""``gpo.optimize``: build a run's configuration, then run it.
+
+``optimize`` turns a task, a method and options into a :class:`gpo.protocol.RunConfig`
+(the only way options become a run), and :func:`run_config` runs a configuration: it makes
+the models, the objective and the runner, and writes the run directory. ``resume`` and
+``replay`` read the configuration back from ``config.json``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from gpo.errors import ConfigError
-from gpo.optim.optimizer import (
-    LearningRate,
-    OptimizationRun,
-    PromptOptimizer,
-    RunResult,
-    steps_per_epoch,
-)
-from gpo.optim.presets import COT_PROMPT, get_preset
+from gpo.errors import ConfigError, DataError
+from gpo.optim.optimizer import PromptOptimizer
+from gpo.optim.presets import build_optimizer
+from gpo.protocol import PROTOCOLS, RunConfig, budget_options, lighter_than_paper
+from gpo.runs.record import RunRecord
+from gpo.runs.runner import RunResult
 
 if TYPE_CHECKING:
     from gpo.lm.base import LM
 
+__all__ = [
+    "optimize", "optimize_async", "run_config", "resume", "resume_async", "replay", "replay_async",
+    "load_run_config", "build_optimizer", "PROTOCOLS", "RunConfig", "RunResult", "lighter_than_paper",
+    "budget_options",
+]
 
-@dataclass(frozen=True)
-class Protocol:
-    """How a run is budgeted and how the task model is queried.
-
-    ``paper`` is the paper's protocol; ``quick`` fits a 2-core CPU in a few minutes with the
-    packaged local model (2 steps of 3 candidates, 12 eval and 24 test examples, one-round
-    answers capped at 48 tokens). Every field can be overridden.
-    """
-
-    steps: Optional[int] = None
-    epochs: Optional[int] = 3
-    batch_size: int = 8
-    num_candidates: int = 8
-    num_format_examples: int = 3
-    two_round: bool = True
-    max_tokens: int = 256
-    follow_up_max_tokens: int = 100
-    eval_limit: Optional[int] = None
-    test_limit: Optional[int] = None
-    initial_prompt: str = COT_PROMPT
+ModelArg = Union[str, "LM", None]
 
 
-PROTOCOLS: dict[str, Protocol] = {
-    "paper": Protocol(),
-    "quick": Protocol(
-        steps=2,
-        epochs=None,
-        num_candidates=3,
-        two_round=False,
-        max_tokens=48,
-        eval_limit=12,
-        test_limit=24,
-    ),
-}
-
-
-def lighter_than_paper(args: dict[str, Any]) -> list[str]:
-    """How a run's settings make it cheaper than the paper's protocol, in words.
-
-    Args:
-        args: The run's arguments (``config.json`` ``args``).
-
-    Returns:
-        One phrase per setting that differs from ``--protocol paper`` in a way that lowers
-        cost and fidelity (fewer examples, steps or candidates, shorter or one-round
-        answers); empty for a paper-protocol run.
-
-    >>> lighter_than_paper({"eval_limit": 12, "two_round": False, "answer_tokens": 48})
-    ['eval on the first 12 examples (paper: the whole eval split)', 'one-round answers (paper: a follow-up asks for the final answer)', 'first answers capped at 48 tokens (paper: 256)']
-    """
-    paper = PROTOCOLS["paper"]
-    out = []
-    for split in ("eval", "test"):
-        if args.get(f"{split}_limit"):
-            out.append(f"{split} on the first {args[f'{split}_limit']} examples (paper: the whole {split} split)")
-    if args.get("two_round") is False:
-        out.append("one-round answers (paper: a follow-up asks for the final answer)")
-    if args.get("answer_tokens") and args["answer_tokens"] < paper.max_tokens:
-        out.append(f"first answers capped at {args['answer_tokens']} tokens (paper: {paper.max_tokens})")
-    if args.get("steps") is not None:
-        out.append(f"{args['steps']} steps (paper: {paper.epochs} epochs of {paper.batch_size}-example mini-batches)")
-    if args.get("num_candidates") and args["num_candidates"] < paper.num_candidates:
-        out.append(f"{args['num_candidates']} candidates per step (paper: {paper.num_candidates})")
-    return out
-
-
-def build_optimizer(
-    method: str,
-    *,
-    information: Optional[str] = None,
-    trajectory: Optional[str] = None,
-    k: Optional[int] = None,
-    refinement: Optional[str] = None,
-    schedule: Optional[str] = None,
-    lr_init: Optional[int] = None,
-    lr_end: Optional[int] = None,
-    warmup_steps: Optional[int] = None,
-    selection: Optional[str] = None,
-    reject_over_budget: Optional[bool] = None,
-    batch_size: Optional[int] = None,
-    num_candidates: Optional[int] = None,
-    num_format_examples: Optional[int] = None,
-    optimizer_temperature: Optional[float] = None,
-    optimizer_max_tokens: Optional[int] = None,
-) -> PromptOptimizer:
-    """A preset with any of its parts replaced (the CLI's part overrides)."""
-    from gpo.optim.direction import parse_information
-    from gpo.optim.momentum import make_momentum
-
-    opt = get_preset(method)
-    if information is not None or batch_size is not None:
-        info = parse_information(information or opt.information.name, batch_size or opt.information.batch_size)
-        opt = replace(opt, information=info)
-    if trajectory is not None or k is not None:
-        kind = trajectory or opt.momentum.name
-        opt = replace(opt, momentum=make_momentum(kind, k or getattr(opt.momentum, "k", 0) or 3))
-    lr = opt.learning_rate
-    if schedule is not None or lr_init is not None or lr_end is not None or warmup_steps is not None:
-        lr = LearningRate(
-            kind=schedule or lr.kind,
-            init_value=lr.init_value if lr_init is None else lr_init,
-            end_value=lr.end_value if lr_end is None else lr_end,
-            warmup_steps=lr.warmup_steps if warmup_steps is None else warmup_steps,
-        )
-    changes: dict[str, Any] = {"learning_rate": lr}
-    for name, value in (
-        ("refinement", refinement),
-        ("selection", selection),
-        ("reject_over_budget", reject_over_budget),
-        ("num_candidates", num_candidates),
-        ("num_format_examples", num_format_examples),
-        ("temperature", optimizer_temperature),
-        ("max_tokens", optimizer_max_tokens),
-    ):
-        if value is not None:
-            changes[name] = value
-    return replace(opt, **changes)
+def _spec(model: ModelArg) -> Optional[str]:
+    if model is None or isinstance(model, str):
+        return model or None
+    return getattr(model, "real_spec", model.spec)
 
 
 async def optimize_async(
     task: str,
     method: Union[str, PromptOptimizer] = "gpo",
     *,
-    protocol: str = "quick",
-    model: Union[str, "LM", None] = None,
-    optimizer_model: Union[str, "LM", None] = None,
-    embedder: str = "auto",
-    steps: Optional[int] = None,
-    epochs: Optional[int] = None,
-    eval_limit: Optional[int] = None,
-    test_limit: Optional[int] = None,
-    seed: int = 0,
+    model: ModelArg = None,
+    optimizer_model: ModelArg = None,
     run_dir: Union[str, Path, None, bool] = None,
-    data_dir: Union[str, Path, None] = None,
-    initial_prompt: Optional[str] = None,
-    two_round: Optional[bool] = None,
-    answer_tokens: Optional[int] = None,
-    placement: Optional[str] = None,
-    concurrency: Optional[int] = None,
-    test_every_step: bool = False,
-    budget: Optional[dict] = None,
-    patience: Optional[int] = None,
-    cache: bool = True,
-    dry_run: bool = False,
-    resume: bool = False,
     report: bool = True,
-    on_event: Optional[Callable[[dict], None]] = None,
-    **parts: Any,
+    on_event: Optional[Callable[[Any], None]] = None,
+    **options: Any,
 ) -> RunResult:
     """Async form of :func:`optimize`."""
-    from gpo.config import default_model
-    from gpo.embed import get_embedder
-    from gpo.evaluate import Evaluator
-    from gpo.lm import get_lm
-    from gpo.lm.base import LM
+    config = RunConfig.build(task, method, model=_spec(model), optimizer_model=_spec(optimizer_model), **options)
+    task_lm = None if model is None or isinstance(model, str) else model
+    opt_lm = None if optimizer_model is None or isinstance(optimizer_model, str) else optimizer_model
+    return await run_config(config, run_dir=run_dir, task_lm=task_lm, optimizer_lm=opt_lm, report=report, on_event=on_event)
+
+
+def _open_record(config: RunConfig, run_dir: Union[str, Path, None, bool], resume: bool) -> Optional[RunRecord]:
+    from gpo.runs.rundir import default_run_dir
+
+    if run_dir is False:
+        return None
+    record = RunRecord(run_dir if run_dir else default_run_dir(config.task, config.method))
+    if not resume and record.started:
+        raise ConfigError(
+            f"{record.path} already holds a run",
+            hint=f"continue it with `gpo resume {record.path}`, or choose another --run-dir",
+        )
+    return record
+
+
+async def run_config(
+    config: RunConfig,
+    *,
+    run_dir: Union[str, Path, None, bool] = None,
+    task_lm: Optional["LM"] = None,
+    optimizer_lm: Optional["LM"] = None,
+    resume: bool = False,
+    report: bool = True,
+    on_event: Optional[Callable[[Any], None]] = None,
+) -> RunResult:
+    """Runs a configuration and writes its run directory.
+
+    Args:
+        config: The run.
+        run_dir: Where to write it (``None``: a new folder under ``$GPO_HOME/runs``;
+            ``False``: nowhere).
+        task_lm: A task model object to use instead of ``config.model``'s spec.
+        optimizer_lm: An optimizer model object to use instead of ``config.optimizer_model``.
+        resume: Continue from the directory's checkpoint.
+        report: Write ``report.html`` when the ``report`` extra is installed.
+        on_event: Progress listener.
+    """
     from gpo.lm.budget import Budget
-    from gpo.runs.rundir import RunDir, default_run_dir
+    from gpo.runs.runner import Runner
     from gpo.runs.session import RunSession
     from gpo.tasks import load_task
 
-    if protocol not in PROTOCOLS:
-        raise ConfigError(f"unknown protocol {protocol!r}", hint=f"use one of {', '.join(PROTOCOLS)}")
-    if steps is not None and epochs is not None:
-        raise ConfigError("give steps or epochs, not both")
-    proto = PROTOCOLS[protocol]
-    parts = {k: v for k, v in parts.items() if v is not None}
-    if isinstance(method, PromptOptimizer):
-        # A hand-built optimizer becomes a preset plus explicit parts (so the run can resume).
-        method, own_parts = method.to_overrides()
-        parts = {**own_parts, **parts}
-    task_options = {"placement": placement} if placement else {}
-    task_obj = load_task(task, data_dir=data_dir, **task_options)
-
-    parts.setdefault("batch_size", proto.batch_size)
-    parts.setdefault("num_candidates", proto.num_candidates)
-    parts.setdefault("num_format_examples", proto.num_format_examples)
-    optimizer = build_optimizer(method, **parts)
-
-    if steps is None:
-        if epochs is None and proto.steps is not None:
-            steps = proto.steps
-        else:
-            n_train = len(task_obj.splits.get("train") or [])
-            if not n_train:
-                raise ConfigError(f"task {task_obj.name} has no train split to count epochs", hint="give --steps")
-            steps = (epochs or proto.epochs or 1) * steps_per_epoch(n_train, optimizer.information.batch_size)
-    if optimizer.evaluation_only:
-        steps = 0
-    p0 = initial_prompt if initial_prompt is not None else (
-        optimizer.initial_prompt if optimizer.initial_prompt is not None else proto.initial_prompt
+    task = load_task(config.task, data_dir=config.data_dir, **({"placement": config.placement} if config.placement else {}))
+    budget = Budget.from_options(**budget_options(config.budget))
+    record = _open_record(config, run_dir, resume)
+    session = RunSession(
+        record.dir if record is not None else None, budget=budget, shared_cache=config.cache and not config.dry_run
     )
-    if dry_run:
-        from gpo.lm.fake import DryRunLM
+    t_lm, o_lm = _models(config, session, budget, task_lm, optimizer_lm)
+    objective = _objective(config, task, t_lm, o_lm, session)
+    if record is not None and not (resume and record.file("config.json").exists()):
+        import gpo
 
-        real_task = model if isinstance(model, str) and model else default_model()
-        real_opt = optimizer_model if isinstance(optimizer_model, str) and optimizer_model else real_task
-        model = DryRunLM(real_task)
-        optimizer_model = model if real_opt == real_task else DryRunLM(real_opt)
-        embedder = "lexical"
-        cache = False
-    budget_obj = Budget.from_options(**budget_options(budget))
-
-    rd = None
-    if run_dir is not False:
-        rd = RunDir(run_dir if run_dir else default_run_dir(task_obj.name, optimizer.name))
-        if not resume and rd.file("checkpoint.json").exists():
-            raise ConfigError(
-                f"{rd.path} already holds a run",
-                hint=f"continue it with `gpo resume {rd.path}`, or choose another --run-dir",
-            )
-    session = RunSession(rd, budget=budget_obj, shared_cache=cache)
-
-    def make_lm(spec_or_lm):
-        if isinstance(spec_or_lm, LM):
-            spec_or_lm.ledger = session.ledger
-            spec_or_lm.budget = budget_obj
-            return spec_or_lm
-        return get_lm(spec_or_lm, cache=session.cache(), ledger=session.ledger, budget=budget_obj)
-
-    task_lm = make_lm(model or default_model())
-    if optimizer_model is None or optimizer_model is model or optimizer_model == model:
-        opt_lm = task_lm
-    else:
-        opt_lm = make_lm(optimizer_model)
-    emb = get_embedder(embedder, ledger=session.ledger)
-    evaluator = Evaluator(
-        task_obj,
-        task_lm,
-        two_round=proto.two_round if two_round is None else two_round,
-        max_tokens=answer_tokens or proto.max_tokens,
-        follow_up_max_tokens=proto.follow_up_max_tokens,
-        concurrency=concurrency or max(8, getattr(task_lm, "concurrency", 8)),
-    )
-    args = {
-        "task": task,
-        "method": method,
-        "protocol": protocol,
-        "model": getattr(task_lm, "real_spec", task_lm.spec),
-        "optimizer_model": getattr(opt_lm, "real_spec", opt_lm.spec),
-        "embedder": embedder,
-        "steps": steps,
-        "eval_limit": proto.eval_limit if eval_limit is None else eval_limit,
-        "test_limit": proto.test_limit if test_limit is None else test_limit,
-        "seed": seed,
-        # Resolved now (GPO_DATA_DIR included) so that resume finds the same data.
-        "data_dir": str(Path(data_dir or os.environ.get("GPO_DATA_DIR") or ".").resolve())
-        if (data_dir or os.environ.get("GPO_DATA_DIR"))
-        else None,
-        "initial_prompt": p0,
-        "two_round": evaluator.two_round,
-        "answer_tokens": evaluator.max_tokens,
-        "placement": task_obj.placement,
-        "test_every_step": test_every_step,
-        "budget": budget,
-        "patience": patience,
-        "cache": cache,
-        **parts,
-    }
-    config = {
-        "gpo_version": __import__("gpo").__version__,
-        "args": args,
-        "optimizer": optimizer.describe(),
-        "identities": {"task": task_lm.identity(), "optimizer": opt_lm.identity()},
-        "dry_run": dry_run,
-    }
-    if rd is not None and not (resume and rd.file("config.json").exists()):
-        rd.write_json("config.json", config)
-    run = OptimizationRun(
-        optimizer,
-        task_obj,
-        evaluator,
-        opt_lm,
-        emb,
-        steps=steps,
-        initial_prompt=p0,
-        seed=seed,
-        eval_limit=args["eval_limit"],
-        test_limit=args["test_limit"],
-        test_every_step=test_every_step,
-        run_dir=rd,
-        config=config,
-        ledger=session.ledger,
-        on_event=on_event,
-        patience=patience,
-    )
+        identities = {"task": t_lm.identity(), "optimizer": o_lm.identity()}
+        record.write_config({"gpo_version": gpo.__version__, "run": config.to_dict(), "identities": identities})
+    runner = Runner(config.optimizer, objective, config=config, record=record, ledger=session.ledger, on_event=on_event)
     try:
-        result = await run.run()
-        if report and rd is not None:
+        result = await runner.run()
+        if report and record is not None:
             from gpo.report import maybe_write_report
 
-            result.report_path = maybe_write_report(rd.path)
+            result.report_path = maybe_write_report(record.path)
         return result
     finally:
-        await task_lm.aclose()
-        if opt_lm is not task_lm:
-            await opt_lm.aclose()
-        await emb.aclose()
+        await t_lm.aclose()
+        if o_lm is not t_lm:
+            await o_lm.aclose()
+        await objective.aclose()
         session.close()
 
 
-def budget_options(budget: Optional[dict]) -> dict:
-    """``{"calls": N, "tokens": N, "cost": USD, "task": {...}, ...}`` as Budget options."""
-    budget = dict(budget or {})
-    totals = {f"max_{m}": budget.pop(m, None) for m in ("calls", "tokens", "cost")}
-    for role, limits in budget.items():
-        if role not in ("task", "optimizer", "embedding") or not isinstance(limits, dict):
-            raise ConfigError(
-                f"unknown budget entry {role!r}",
-                hint="use calls, tokens, cost, or task/optimizer/embedding: {metric: value}",
-            )
-    return {**totals, "per_role": budget}
+def _models(config: RunConfig, session, budget, task_lm, optimizer_lm):
+    """The run's task and optimizer models (one object when they are the same model)."""
+    from gpo.config import default_model
+    from gpo.runs.build import make_lm
+
+    task_spec = config.model or default_model()
+    opt_spec = config.optimizer_model or task_spec
+    if config.dry_run and task_lm is None:
+        from gpo.lm.fake import DryRunLM
+
+        task_lm = DryRunLM(task_spec)
+        optimizer_lm = task_lm if opt_spec == task_spec else DryRunLM(opt_spec)
+    policy = {"cache": session.cache(), "ledger": session.ledger, "budget": budget}
+    t_lm = make_lm(task_lm if task_lm is not None else task_spec, **policy)
+    if optimizer_lm is not None and optimizer_lm is not task_lm:
+        return t_lm, make_lm(optimizer_lm, **policy)
+    if optimizer_lm is None and opt_spec != task_spec:
+        return t_lm, make_lm(opt_spec, **policy)
+    return t_lm, t_lm
 
 
-def load_run_config(run_dir: Union[str, Path]) -> dict:
-    """The ``config.json`` of a run directory (``DataError`` when missing or damaged)."""
-    from gpo.runs.rundir import RunDir
+def _objective(config: RunConfig, task, t_lm, o_lm, session):
+    """The objective of a run: its evaluator, optimizer model and embedders (lexical in a dry run)."""
+    from gpo.optim.objective import Objective
+    from gpo.runs.build import make_evaluator
 
+    def embedder(spec: str):
+        from gpo.embed import get_embedder
+
+        return get_embedder("lexical" if config.dry_run else spec, ledger=session.ledger)
+
+    evaluator = make_evaluator(
+        task, t_lm, two_round=config.two_round, answer_tokens=config.answer_tokens,
+        follow_up_tokens=config.follow_up_tokens, concurrency=config.concurrency,
+    )
+    return Objective(task, evaluator, o_lm, task.split("eval", config.eval_limit), config.seed, make_embedder=embedder)
+
+
+def load_run_config(run_dir: Union[str, Path]) -> RunConfig:
+    """The configuration of a run directory, from its ``config.json``.
+
+    Raises:
+        ConfigError: No run directory at ``run_dir``.
+        DataError: ``config.json`` is missing or damaged.
+    """
     path = Path(run_dir)
     if not path.is_dir():
         raise ConfigError(f"no run directory at {path}")
-    config = RunDir(path).read_json("config.json")
-    if not isinstance(config, dict) or "args" not in config:
-        from gpo.errors import DataError
+    doc = RunRecord(path).read_config()
+    if "run" in doc:
+        return RunConfig.from_dict(doc["run"])
+    return RunConfig.from_legacy(doc["args"], dry_run=bool(doc.get("dry_run")))
 
-        raise DataError(f"{path / 'config.json'} is not a gpo run configuration")
-    return config
+
+def _finished(record: RunRecord) -> RunResult:
+    report = record.file("report.html")
+    return RunResult.from_summary(record.read_summary(), record.path, report_path=report if report.exists() else None)
 
 
 async def resume_async(run_dir: Union[str, Path], *, on_event=None) -> RunResult:
     """Continues a run from its last checkpoint with its own configuration.
 
     A run directory is self-describing: nothing but its path is needed. Calls made before
-    the interruption are answered from the run's own response record, so none is paid twice.
+    the interruption are answered from the run's own response record, so none is paid
+    twice. A finished run is read back, and no file of it changes.
     """
     config = load_run_config(run_dir)
-    args = dict(config["args"])
-    if config.get("dry_run"):
-        args["dry_run"] = True
-    return await optimize_async(**args, run_dir=run_dir, resume=True, on_event=on_event)
+    record = RunRecord(run_dir)
+    if record.finished:
+        return _finished(record)
+    return await run_config(config, run_dir=run_dir, resume=True, on_event=on_event)
 
 
 async def replay_async(run_dir: Union[str, Path], out_dir: Union[str, Path, None] = None, *, on_event=None) -> RunResult:
@@ -368,23 +203,22 @@ async def replay_async(run_dir: Union[str, Path], out_dir: Union[str, Path, None
 
     Any request that was not recorded raises :class:`gpo.errors.ReplayMiss`.
     """
+    import dataclasses
+
     from gpo.lm.cache import ResponseCache
     from gpo.lm.fake import ReplayLM
 
     config = load_run_config(run_dir)
     record = Path(run_dir) / "responses.db"
     if not record.exists():
-        from gpo.errors import DataError
-
         raise DataError(f"{run_dir} has no recorded responses (responses.db)")
+    ids = RunRecord(run_dir).read_config()["identities"]
     store = ResponseCache(record)
-    ids = config["identities"]
     task_lm = ReplayLM(store, identity=ids["task"])
     opt_lm = task_lm if ids["optimizer"] == ids["task"] else ReplayLM(store, identity=ids["optimizer"])
-    args = dict(config["args"])
-    args.update(model=task_lm, optimizer_model=opt_lm, cache=False, budget=None)
+    config = dataclasses.replace(config, cache=False, budget=None, dry_run=False)
     out = out_dir if out_dir is not None else Path(run_dir) / "replay"
-    return await optimize_async(**args, run_dir=out, on_event=on_event)
+    return await run_config(config, run_dir=out, task_lm=task_lm, optimizer_lm=opt_lm, on_event=on_event)
 
 
 def optimize(task: str, method: Union[str, PromptOptimizer] = "gpo", **kwargs: Any) -> RunResult:
@@ -393,21 +227,22 @@ def optimize(task: str, method: Union[str, PromptOptimizer] = "gpo", **kwargs: A
     Args:
         task: A task spec (``bbh/navigate``, ``synthetic/boolean_expressions``, ``jsonl:…``).
         method: ``gpo``, ``ape``, ``apo``, ``opro``, ``pe2``, ``sgdm``, ``cot`` or ``empty``,
-            or a :class:`PromptOptimizer` built from parts (e.g. ``GPO(selection="elitist")``).
-        **kwargs: ``protocol`` (``quick`` or ``paper``), ``model``, ``optimizer_model``,
-            ``embedder``, ``steps`` or ``epochs``, ``eval_limit``, ``test_limit``, ``seed``,
-            ``run_dir`` (``False``: write nothing), ``data_dir``, ``initial_prompt``,
-            ``two_round``, ``answer_tokens``, ``placement``, ``dry_run``, ``budget``
-            (``{"calls": N, "tokens": N, "cost": USD, "optimizer": {"calls": N}, …}``),
-            ``patience`` (steps without improvement before stopping), ``report`` (write
-            ``report.html`` when the ``report`` extra is installed), and part overrides
-            (``information``, ``trajectory``, ``k``, ``refinement``, ``schedule``,
-            ``lr_init``, ``lr_end``, ``warmup_steps``, ``selection``,
-            ``reject_over_budget``, ``batch_size``, ``num_candidates``,
-            ``num_format_examples``).
+            or a :class:`PromptOptimizer` built from parts (e.g. ``GPO(selection="elitist")``),
+            which runs as built (the protocol's candidate count does not replace its own).
+        **kwargs: ``protocol`` (``quick`` or ``paper``), ``model``, ``optimizer_model``
+            (specs or model objects), ``steps`` or ``epochs``, ``eval_limit``,
+            ``test_limit``, ``seed``, ``run_dir`` (``False``: write nothing), ``data_dir``,
+            ``initial_prompt``, ``two_round``, ``answer_tokens``, ``placement``,
+            ``concurrency``, ``dry_run``, ``budget`` (``{"calls": N, "tokens": N, "cost":
+            USD, "optimizer": {"calls": N}, …}``), ``patience`` (steps without improvement
+            before stopping), ``report`` (write ``report.html`` when the ``report`` extra
+            is installed), and part changes by name (``information``, ``trajectory``,
+            ``k``, ``embedder``, ``refinement``, ``schedule``, ``lr_init``, ``lr_end``,
+            ``warmup_steps``, ``selection``, ``reject_over_budget``, ``batch_size``,
+            ``num_candidates``, ``num_format_examples``).
 
     Returns:
-        The run's summary and state.
+        The run's result: prompts, scores, usage and paths.
 
     Example:
         >>> result = optimize("synthetic/boolean_expressions", "gpo", dry_run=True,

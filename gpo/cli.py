@@ -17,6 +17,9 @@ from typing import Any, Optional
 import click
 
 from gpo.errors import GPOError, RunInterrupted
+from gpo.optim.presets import PRESETS
+
+PRESET_NAMES = list(PRESETS)
 
 EXAMPLES = """\b
 Examples:
@@ -219,7 +222,7 @@ def models_build_server(jobs: Optional[int], source: Optional[Path], amx: bool) 
 @click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None, help="Where the instruction goes (default: the task's, Q_end).")
 @click.option("--two-round/--one-round", default=True, show_default=True, help="Ask a follow-up for the final answer (paper protocol), or parse the first answer.")
 @click.option("--answer-tokens", "max_tokens", type=click.IntRange(min=1), default=256, show_default=True, help="Cap on the first answer.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Examples in flight (default: the model's parallel slots, or 8).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True, help="Retries of a failed call (rate limits, 5xx, time-outs, connection errors).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write per-example results as JSONL.")
@@ -244,8 +247,8 @@ def evaluate(
     """Score one instruction on a task's split with the task model."""
     from gpo.config import default_model
     from gpo.errors import ConfigError
-    from gpo.evaluate import Evaluator
-    from gpo.lm import RetryPolicy, get_lm
+    from gpo.lm import RetryPolicy
+    from gpo.runs.build import make_evaluator, make_lm
     from gpo.tasks import load_task
 
     if prompt is not None and prompt_file is not None:
@@ -260,14 +263,8 @@ def evaluate(
     task = load_task(task_spec, data_dir=data_dir, **options)
     examples = task.split(split, limit)
     spec = model or default_model()
-    lm = get_lm(spec, cache=not no_cache, retry=RetryPolicy(max_attempts=retries + 1))
-    evaluator = Evaluator(
-        task,
-        lm,
-        two_round=two_round,
-        max_tokens=max_tokens,
-        concurrency=concurrency or getattr(lm, "concurrency", 8),
-    )
+    lm = make_lm(spec, cache=not no_cache, retry=RetryPolicy(max_attempts=retries + 1))
+    evaluator = make_evaluator(task, lm, two_round=two_round, answer_tokens=max_tokens, concurrency=concurrency)
 
     async def run():
         try:
@@ -326,7 +323,7 @@ def _fmt(score: Optional[float]) -> str:
 
 @cli.command()
 @click.option("--task", "-t", "task_spec", required=True, help="Task spec (see `gpo tasks`).")
-@click.option("--method", default="gpo", show_default=True, type=click.Choice(["gpo", "ape", "apo", "opro", "pe2", "sgdm", "cot", "empty"]), help="Optimizer preset.")
+@click.option("--method", default="gpo", show_default=True, type=click.Choice(PRESET_NAMES), help="Optimizer preset.")
 @click.option("--protocol", default="quick", show_default=True, type=click.Choice(["quick", "paper"]), help="quick: a few minutes on a CPU; paper: the paper's protocol (3 epochs, 8 candidates, two rounds, full splits).")
 @click.option("--steps", type=click.IntRange(min=0), default=None, help="Number of steps T.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs over the train split (T = epochs × steps per epoch).")
@@ -350,6 +347,8 @@ def _fmt(score: Optional[float]) -> str:
 @click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=None, help="Linear warm-up steps.")
 @click.option("--selection", default=None, type=click.Choice(["paper", "elitist"]), help="paper: best candidate not already a winner; elitist: keep the current prompt unless beaten.")
 @click.option("--reject-over-budget/--keep-over-budget", default=None, help="Reject and resample candidates that change more words than allowed.")
+@click.option("--max-resample-rounds", type=click.IntRange(min=0), default=None, help="Resampling rounds per step when rejecting over budget (default 2).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Mini-batch size B (reflections, steps per epoch).")
 @click.option("--optimizer-temperature", type=click.FloatRange(min=0), default=None, help="Sampling temperature of the optimizer (default 1.0).")
 @click.option("--optimizer-max-tokens", type=click.IntRange(min=1), default=None, help="Cap on each optimizer sample (default 512).")
@@ -478,7 +477,7 @@ def _usage_table(summary: dict, title: str):
 def _report(result, as_json: bool) -> None:
     s = result.summary
     if as_json:
-        click.echo(json.dumps({**s, "run_dir": str(result.run_dir.path) if result.run_dir else None}, indent=2))
+        click.echo(json.dumps({**s, "run_dir": str(result.run_dir) if result.run_dir else None}, indent=2))
         return
     sc = s["scores"]
     click.echo(f"task {s['task']} · method {s['method']} · task model {s['models']['task']} · optimizer {s['models']['optimizer']}")
@@ -507,7 +506,7 @@ def _report(result, as_json: bool) -> None:
             f"test scoring {t['test'] or 0:.1f} s"
         )
     if result.run_dir is not None:
-        click.echo(f"run directory: {result.run_dir.path}")
+        click.echo(f"run directory: {result.run_dir}")
         if result.report_path is not None:
             click.echo(f"report: {result.report_path}")
 
@@ -546,7 +545,7 @@ def replay(run_dir: Path, out: Optional[Path], as_json: bool) -> None:
         if progress is not None:
             progress.close()
     original = (run_dir / "trajectory.jsonl").read_text() if (run_dir / "trajectory.jsonl").exists() else None
-    replayed = (result.run_dir.path / "trajectory.jsonl").read_text()
+    replayed = (result.run_dir / "trajectory.jsonl").read_text()
     same = original == replayed
     _report(result, as_json)
     if not as_json:

@@ -46,7 +46,6 @@ __all__ = [
     "get_answer_format",
     "rouge_l_f1",
     "score_output",
-    "word_edit_distance",
 ]
 
 # ---------------------------------------------------------------------------
@@ -107,43 +106,6 @@ def rouge_l_f1(prediction: str, reference: str) -> float:
     precision = lcs / len(pred)
     recall = lcs / len(ref)
     return 2 * precision * recall / (precision + recall)
-
-
-def word_edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance between two texts, counted in whitespace-separated words.
-
-    Insertions, deletions and substitutions of whole words each cost one.
-
-    Args:
-        a: The first text.
-        b: The second text.
-
-    Returns:
-        The smallest number of word edits that turns ``a`` into ``b``.
-
-    >>> word_edit_distance("think step by step", "think carefully step by step")
-    1
-    >>> word_edit_distance("a b c", "c b a")
-    2
-    >>> word_edit_distance("", "two words")
-    2
-    """
-    x, y = a.split(), b.split()
-    if len(x) < len(y):
-        x, y = y, x
-    previous = list(range(len(y) + 1))
-    for i, wx in enumerate(x, 1):
-        current = [i]
-        for j, wy in enumerate(y, 1):
-            current.append(
-                min(
-                    previous[j] + 1,
-                    current[j - 1] + 1,
-                    previous[j - 1] + (wx != wy),
-                )
-            )
-        previous = current
-    return previous[-1]
 
 
 # ---------------------------------------------------------------------------

@@ -569,7 +569,7 @@ def test_empty_unparsable_and_very_long_completions():
         "too long (800 words)",
         "too long (228 words)",
     ]
-    assert [c.text for c in out[:4]] == [None, None, "", None]
+    assert [c.prompt for c in out[:4]] == [None, None, "", None]
     assert all(c.edit_distance is None for c in out)
 
 
@@ -587,8 +587,8 @@ def test_no_completions():
 
 def test_texts_are_canonical():
     [c] = cands(["<START>\n  Trace   the path.\t\n\n\n\nThen answer.  <END>"])
-    assert c.text == "Trace the path.\n\nThen answer."
-    assert c.text == normalize_prompt(c.text)
+    assert c.prompt == "Trace the path.\n\nThen answer."
+    assert c.prompt == normalize_prompt(c.prompt)
 
 
 # -- Candidate and normalize_prompt ----------------------------------------------------------
@@ -646,6 +646,6 @@ def test_meta_prompt_echoes_are_cut_off_the_proposal():
         "Let's think step by step.\n\n<START>\nInput:\n( True ) or ( True )\nOutput:\nTrue\n\nScore: 75\n\n<END>",
     ]
     cands = make_candidates(raws, current="Let's think step by step.", seen=set(), budget=None)
-    assert cands[0].text == "Let's think step by step." and not cands[0].rejected
-    assert cands[1].text == "Let's think about step by step." and not cands[1].rejected
+    assert cands[0].prompt == "Let's think step by step." and not cands[0].rejected
+    assert cands[1].prompt == "Let's think about step by step." and not cands[1].rejected
     assert cands[2].rejected  # nothing but echoed examples inside the tags

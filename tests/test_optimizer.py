@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from gpo.api import build_optimizer, optimize, optimize_async
+from gpo.api import optimize, optimize_async
+from gpo.optim.presets import build_optimizer
 from gpo.embed import LexicalEmbedder
 from gpo.evaluate import Evaluator
 from gpo.lm import FakeLM, ScriptedLM
@@ -12,11 +13,14 @@ from gpo.optim import prompts as P
 from gpo.optim.direction import CurrentInfo, minibatch, parse_information
 from gpo.optim.learning_rate import cosine_decay_schedule
 from gpo.optim.momentum import TrajectoryView, importance, recency, relevance
-from gpo.optim.optimizer import OptimizationRun, steps_per_epoch
+from gpo.optim.objective import Objective
+from gpo.protocol import RunConfig, steps_per_epoch
+from gpo.runs.record import RunRecord
+from gpo.runs.runner import Runner
 from gpo.optim.presets import GPO, OPRO, SGDM, get_preset
 from gpo.optim.state import OptimizerState, TrajectoryEntry
 from gpo.optim.update import render_meta_prompt
-from gpo.scoring import word_edit_distance
+from gpo.optim.edits import word_edit_distance
 from gpo.tasks.base import Example, Task
 
 
@@ -42,15 +46,47 @@ def tagged(*prompts):
     return [f"Sure!\n<START>{p}<END>" for p in prompts]
 
 
+class Harness:
+    """An optimizer, its objective and a runner over scripted models (what gpo.optimize assembles)."""
+
+    def __init__(self, optimizer, task, evaluator, opt_lm, embedder, *, steps, seed, run_dir):
+        opt_lm.ledger = evaluator.lm.ledger
+        self.optimizer = optimizer
+        self.objective = Objective(task, evaluator, opt_lm, task.split("eval"), seed, make_embedder=lambda spec: embedder)
+        config = RunConfig(task=task.name, optimizer=optimizer, steps=steps, initial_prompt="Answer.", seed=seed)
+        self.runner = Runner(
+            optimizer, self.objective, config=config,
+            record=RunRecord(run_dir) if run_dir is not None else None, ledger=evaluator.lm.ledger,
+        )
+
+    async def run(self):
+        return await self.runner.run()
+
+    @property
+    def state(self):
+        return self.runner.state
+
+    @property
+    def meta_prompts(self):
+        return self.runner.state.meta_prompts
+
+    @property
+    def timings(self):
+        return self.runner.timings
+
+    def restore(self):
+        return self.runner.restore()
+
+    def save(self):
+        self.runner.save()
+
+
 def make_run(optimizer, opt_replies, *, steps, task=None, embedder=None, run_dir=None, seed=0):
     task = task or even_task()
     task_lm = ScriptedLM(default=task_answer, concurrency=4)
     opt_lm = ScriptedLM(opt_replies)
     ev = Evaluator(task, task_lm, two_round=False)
-    run = OptimizationRun(
-        optimizer, task, ev, opt_lm, embedder or LexicalEmbedder(), steps=steps,
-        initial_prompt="Answer.", seed=seed, run_dir=run_dir,
-    )
+    run = Harness(optimizer, task, ev, opt_lm, embedder or LexicalEmbedder(), steps=steps, seed=seed, run_dir=run_dir)
     return run, task_lm, opt_lm
 
 
@@ -115,14 +151,15 @@ def test_recency_importance_relevance_orders():
 async def test_relevance_retrieval_in_the_meta_prompt():
     # History: four distinct prompts; the current one shares words with one earlier prompt.
     run, _, opt_lm = make_run(GPO(num_candidates=1), tagged("unused"), steps=1)
-    run.state.history = hist(
+    history = hist(
         ("Count apples and pears carefully.", 0.2),
         ("Decide the parity of the number.", 0.4),
         ("Write a poem about the sea.", 0.1),
         ("Decide the parity of the given number step by step.", 0.5),
     )
-    run.state.scores = {e.prompt: e.score for e in run.state.history}
-    await run.step(1)
+    state = OptimizerState(total_steps=1, history=history, scores={e.prompt: e.score for e in history})
+    after = await run.optimizer.step(state, run.objective)
+    assert state.history == history and after.history[:-1] == history  # the given state is left as it was
     meta = opt_lm.history[0].messages[0]["content"]
     shown = [line[len("Prompt: "):] for line in meta.splitlines() if line.startswith("Prompt: ")]
     assert shown[-1] == "Decide the parity of the given number step by step."
@@ -138,14 +175,12 @@ async def test_relevance_retrieval_in_the_meta_prompt():
 
 
 async def test_gpo_run_records_budget_distance_duplicates_and_selection(tmp_path):
-    from gpo.runs import RunDir
-
     replies = (
         tagged("Decide whether the number divides by two.", "Answer.", "Check the parity.")  # step 1
         + tagged("Check the parity.", "State the parity of the number.", "   ")  # step 2
         + tagged("Reply Yes or No.", "Reply Yes or No.", "Check the parity of it.")  # step 3
     )
-    run, task_lm, opt_lm = make_run(GPO(num_candidates=3), replies, steps=3, run_dir=RunDir(tmp_path))
+    run, task_lm, opt_lm = make_run(GPO(num_candidates=3), replies, steps=3, run_dir=tmp_path)
     result = await run.run()
     cands = run.state.candidates
     sched = cosine_decay_schedule(50, 3, 10)
@@ -189,7 +224,7 @@ async def test_gpo_run_records_budget_distance_duplicates_and_selection(tmp_path
     assert all(r.n == 3 and r.temperature == 1.0 and r.max_tokens == 512 for r in opt_lm.history)
 
     # A fresh run object restores the same state from the checkpoint and the appended rows.
-    restored, _, _ = make_run(GPO(num_candidates=3), [], steps=3, run_dir=RunDir(tmp_path))
+    restored, _, _ = make_run(GPO(num_candidates=3), [], steps=3, run_dir=tmp_path)
     assert restored.restore()
     assert restored.state.to_dict() == run.state.to_dict()
     assert [m.to_dict() for m in restored.meta_prompts] == [m.to_dict() for m in run.meta_prompts]
@@ -197,10 +232,8 @@ async def test_gpo_run_records_budget_distance_duplicates_and_selection(tmp_path
 
 async def test_rows_of_an_unfinished_step_are_cut_away_on_restore(tmp_path):
     """A crash after a step appended its rows but before its checkpoint was written."""
-    from gpo.runs import RunDir
-
     replies = tagged("Check the parity.", "Say Yes.") + tagged("State the parity.", "Say No.")
-    run, _, _ = make_run(GPO(num_candidates=2), replies, steps=2, run_dir=RunDir(tmp_path))
+    run, _, _ = make_run(GPO(num_candidates=2), replies, steps=2, run_dir=tmp_path)
     await run.run()
     checkpoint = json.loads((tmp_path / "checkpoint.json").read_text())
     assert checkpoint["version"] == 2 and checkpoint["candidates"] == 4 and "candidates" not in checkpoint["state"]
@@ -210,7 +243,7 @@ async def test_rows_of_an_unfinished_step_are_cut_away_on_restore(tmp_path):
         f.write(extra + '{"step": 3, "ind')  # one whole row, one cut short
     with open(tmp_path / "meta_prompts.jsonl", "a") as f:
         f.write('{"id": "s3-update-0", "step": 3, "kind": "update", "messages": [], "completions": []}\n')
-    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=2, run_dir=RunDir(tmp_path))
+    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=2, run_dir=tmp_path)
     assert restored.restore()
     assert len(restored.state.candidates) == 4 and len(restored.meta_prompts) == 2
     assert restored.state.scores == run.state.scores
@@ -219,13 +252,11 @@ async def test_rows_of_an_unfinished_step_are_cut_away_on_restore(tmp_path):
 
 async def test_a_checkpoint_counting_missing_rows_is_damaged(tmp_path):
     from gpo.errors import DataError
-    from gpo.runs import RunDir
-
-    run, _, _ = make_run(GPO(num_candidates=2), tagged("Check the parity.", "Say Yes."), steps=1, run_dir=RunDir(tmp_path))
+    run, _, _ = make_run(GPO(num_candidates=2), tagged("Check the parity.", "Say Yes."), steps=1, run_dir=tmp_path)
     await run.run()
     lines = (tmp_path / "trajectory.jsonl").read_text().splitlines(keepends=True)
     (tmp_path / "trajectory.jsonl").write_text(lines[0])
-    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=1, run_dir=RunDir(tmp_path))
+    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=1, run_dir=tmp_path)
     with pytest.raises(DataError, match="1 complete rows where the checkpoint counts 2"):
         restored.restore()
 
@@ -359,30 +390,25 @@ def test_a_hand_built_optimizer_runs_and_round_trips(tmp_path):
     r = optimize("synthetic/word_sorting", opt, dry_run=True, steps=2, run_dir=tmp_path / "run")
     d = r.summary["optimizer"]
     assert (d["trajectory"], d["learning_rate"], d["selection"], d["num_candidates"]) == ("importance(k=4)", "linear(40→5)", "elitist", 2)
-    args = load_run_config(tmp_path / "run")["args"]
-    rebuilt = build_optimizer(args["method"], **{k: args[k] for k in ("information", "batch_size", "trajectory", "k", "refinement", "schedule", "lr_init", "lr_end", "warmup_steps", "selection", "reject_over_budget", "num_candidates", "num_format_examples", "optimizer_temperature", "optimizer_max_tokens")})
-    assert rebuilt.describe() == opt.describe() | {"name": rebuilt.name}
+    config = load_run_config(tmp_path / "run")
+    assert config.optimizer == opt and config.optimizer.to_dict() == opt.to_dict()
 
 
 async def test_the_summary_times_each_phase_and_a_resume_keeps_earlier_steps_times(tmp_path):
-    from gpo.runs import RunDir
-
-    run, _, _ = make_run(GPO(num_candidates=2), tagged("Check the parity.", "Say Yes.") + tagged("State it.", "Say No."), steps=2, run_dir=RunDir(tmp_path))
+    run, _, _ = make_run(GPO(num_candidates=2), tagged("Check the parity.", "Say Yes.") + tagged("State it.", "Say No."), steps=2, run_dir=tmp_path)
     result = await run.run()
     t = result.summary["timings"]
     assert set(t["steps"]) == {"1", "2"} and all(v >= 0 for v in t["steps"].values())
     assert t["initial"] >= 0 and t["test"] >= 0
     assert t["mean_step"] == round(sum(t["steps"].values()) / 2, 3)
-    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=2, run_dir=RunDir(tmp_path))
+    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=2, run_dir=tmp_path)
     assert restored.restore() and restored.timings["steps"] == t["steps"]
 
 
 async def test_a_version_1_checkpoint_still_resumes(tmp_path):
     """Version 1 kept every record inside checkpoint.json; restoring it rewrites the files once."""
-    from gpo.runs import RunDir
-
     replies = tagged("Check the parity.", "Say Yes.") + tagged("State the parity.", "Say No.")
-    run, _, _ = make_run(GPO(num_candidates=2), replies, steps=2, run_dir=RunDir(tmp_path))
+    run, _, _ = make_run(GPO(num_candidates=2), replies, steps=2, run_dir=tmp_path)
     await run.run()
     v1 = {
         "version": 1,
@@ -394,7 +420,7 @@ async def test_a_version_1_checkpoint_still_resumes(tmp_path):
     (tmp_path / "checkpoint.json").write_text(json.dumps(v1))
     trajectory = (tmp_path / "trajectory.jsonl").read_text()
     (tmp_path / "trajectory.jsonl").write_text(trajectory + trajectory)  # a stale copy
-    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=2, run_dir=RunDir(tmp_path))
+    restored, _, _ = make_run(GPO(num_candidates=2), [], steps=2, run_dir=tmp_path)
     assert restored.restore()
     assert restored.state.to_dict() == run.state.to_dict()
     assert (tmp_path / "trajectory.jsonl").read_text() == trajectory
@@ -405,11 +431,9 @@ async def test_a_version_1_checkpoint_still_resumes(tmp_path):
 
 async def test_a_checkpoint_without_history_is_damaged_not_a_crash(tmp_path):
     from gpo.errors import DataError
-    from gpo.runs import RunDir
-
     (tmp_path / "checkpoint.json").write_text(json.dumps(
         {"version": 2, "step": 0, "state": {"step": 0, "history": []}, "candidates": 0, "meta_prompts": 0}
     ))
-    run, _, _ = make_run(GPO(num_candidates=2), [], steps=1, run_dir=RunDir(tmp_path))
+    run, _, _ = make_run(GPO(num_candidates=2), [], steps=1, run_dir=tmp_path)
     with pytest.raises(DataError, match="damaged"):
         run.restore()

@@ -372,7 +372,10 @@ def test_report_of_a_dry_run_shows_its_settings_steps_and_costs(runs):
     html = path.read_text()
     config = json.loads((runs.dry / "config.json").read_text())
     assert "Dry run." in html
-    for key in config["args"]:
+    for key in config["run"]:
+        if key != "optimizer":  # shown part by part in the optimizer table
+            assert f"<td>{key}</td>" in html
+    for key in ("trajectory", "learning_rate", "refinement", "selection"):
         assert f"<td>{key}</td>" in html
     for step in range(1, 5):
         assert f'id="step-{step}"' in html

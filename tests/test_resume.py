@@ -111,6 +111,7 @@ def test_damaged_checkpoint_is_a_clear_error(server, tmp_path):
     run_dir, home = tmp_path / "run", tmp_path / "home"
     code, _, err = run_gpo(optimize_args(server.url, run_dir), home)
     assert code == 0, err
+    (run_dir / "summary.json").unlink()  # as if the run had been killed before its end
     ck = run_dir / "checkpoint.json"
     ck.write_text(ck.read_text()[: len(ck.read_text()) // 2])
     code, _, err = run_gpo(["resume", str(run_dir)], home)

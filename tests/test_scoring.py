@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from gpo.optim.edits import word_edit_distance
+
 from gpo.errors import ConfigError
 from gpo.scoring import (
     ANSWER_FORMATS,
@@ -16,7 +18,6 @@ from gpo.scoring import (
     get_answer_format,
     rouge_l_f1,
     score_output,
-    word_edit_distance,
 )
 
 DATE_Q = (

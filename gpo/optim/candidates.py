@@ -31,10 +31,10 @@ References:
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable, Optional, Sequence
 
-from gpo.scoring import word_edit_distance
+from gpo.optim.edits import word_edit_distance
+from gpo.optim.state import Candidate
 
 __all__ = [
     "Candidate",
@@ -47,49 +47,6 @@ __all__ = [
 
 FALLBACK_MAX_WORDS = 60
 """Longest untagged, unlabelled completion that :func:`extract_prompt` takes as a prompt."""
-
-
-@dataclass
-class Candidate:
-    """One optimizer completion and the prompt parsed from it.
-
-    Attributes:
-        text: The parsed prompt in canonical form; ``None`` when no prompt was found.
-        raw: The completion exactly as the optimizer returned it.
-        index: Sample index within the step (``start_index`` + position).
-        edit_distance: Words changed versus the current prompt
-            (:func:`gpo.scoring.word_edit_distance`); ``None`` when the candidate was
-            rejected by :func:`check_candidate` (over-budget candidates keep theirs).
-        rejected: Why the candidate is not evaluated, or ``None``.
-        duplicate: The prompt equals one evaluated earlier in the run or an earlier
-            candidate of the same step; it is not re-evaluated, its cached score is
-            reused.
-        over_budget: The edit distance exceeds the step's word budget (flagged even
-            when the candidate is not rejected for it).
-    """
-
-    text: Optional[str]
-    raw: str
-    index: int
-    edit_distance: Optional[int]
-    rejected: Optional[str] = None
-    duplicate: bool = False
-    over_budget: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """Whether the candidate was accepted (it may still be a duplicate)."""
-        return self.rejected is None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The candidate as a JSON-serializable dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Candidate":
-        """Rebuilds a candidate from :meth:`to_dict` output (unknown keys are ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 # ---------------------------------------------------------------------------
@@ -566,6 +523,7 @@ def make_candidates(
     max_words: int = 200,
     max_ratio: Optional[float] = None,
     examples: Sequence[str] = (),
+    step: int = 0,
 ) -> list[Candidate]:
     """Turns one step's optimizer completions into candidates.
 
@@ -587,9 +545,10 @@ def make_candidates(
         max_words: Longest acceptable prompt, in words.
         max_ratio: Longest acceptable prompt relative to ``current`` (off by default).
         examples: The example inputs shown in the meta-prompt (copies are rejected).
+        step: The step the candidates belong to.
 
     Returns:
-        One candidate per completion, in order.
+        One candidate per completion, in order, with ``parent`` and ``edit_budget`` set.
 
     >>> cands = make_candidates(
     ...     ["<START>Think step by step.<END>", "<START>Think step by step and answer.<END>",
@@ -603,11 +562,18 @@ def make_candidates(
     """
     known = {normalize_prompt(s) for s in seen}
     out: list[Candidate] = []
+
+    def make(text, raw, index, distance, **flags) -> Candidate:
+        return Candidate(
+            step=step, index=index, prompt=text, parent=current, raw=raw,
+            edit_budget=budget, edit_distance=distance, **flags,
+        )
+
     for offset, raw in enumerate(raws):
         raw = "" if raw is None else raw
         index = start_index + offset
         if not raw.strip():
-            out.append(Candidate(None, raw, index, None, rejected="empty"))
+            out.append(make(None, raw, index, None, rejected="empty"))
             continue
         text = extract_prompt(raw)
         if text:
@@ -622,24 +588,16 @@ def make_candidates(
             text, current=current, max_words=max_words, max_ratio=max_ratio, examples=examples
         )
         if reason is not None:
-            out.append(Candidate(text, raw, index, None, rejected=reason))
+            out.append(make(text, raw, index, None, rejected=reason))
             continue
         distance = word_edit_distance(current, text or "")
         over = budget is not None and distance > budget
         if over and reject_over_budget:
-            out.append(
-                Candidate(
-                    text,
-                    raw,
-                    index,
-                    distance,
-                    rejected=f"over edit budget ({distance} > {budget} words)",
-                    over_budget=True,
-                )
-            )
+            reason = f"over edit budget ({distance} > {budget} words)"
+            out.append(make(text, raw, index, distance, rejected=reason, over_budget=True))
             continue
         key = normalize_prompt(text)
         duplicate = key in known
         known.add(key)
-        out.append(Candidate(text, raw, index, distance, duplicate=duplicate, over_budget=over))
+        out.append(make(text, raw, index, distance, duplicate=duplicate, over_budget=over))
     return out

@@ -11,15 +11,19 @@ References:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Awaitable, Callable, Optional, Sequence
 
 from gpo.errors import ConfigError
 from gpo.optim import prompts as P
+from gpo.optim.parts import register_part
 from gpo.seeding import rng_for
 from gpo.tasks.base import Example, display_target, render_placeholder
 
 if TYPE_CHECKING:
-    from gpo.optim.optimizer import StepContext
+    from gpo.optim.objective import Objective
+
+Ask = Callable[[str, str], Awaitable[str]]
+"""One greedy optimizer call: ``await ask(text, kind)`` returns the completion."""
 
 
 def minibatch(train: Sequence[Example], batch_size: int, step: int, seed: int) -> list[Example]:
@@ -52,7 +56,8 @@ class CurrentInfo:
     reflection: Optional[str] = None
 
 
-@dataclass
+@register_part("information")
+@dataclass(frozen=True)
 class CurrentInformation:
     """P, P+M, P+R or P+M+R: whether to show the score and a reflection.
 
@@ -72,36 +77,29 @@ class CurrentInformation:
     def name(self) -> str:
         return "P" + ("+M" if self.score else "") + ("+R" if self.reflection else "")
 
-    async def gather(self, ctx: "StepContext") -> CurrentInfo:
-        """Collects the current information of this step (reflection costs calls)."""
-        entry = ctx.state.current
-        reflection = None
-        if self.reflection:
-            reflection = await self.reflect(ctx, entry.prompt)
-            entry.reflection = reflection
-        return CurrentInfo(
-            prompt=entry.prompt,
-            score=entry.score if self.score else None,
-            reflection=reflection,
-        )
+    async def gather(self, prompt: str, score: float, *, step: int, objective: "Objective", ask: Ask) -> CurrentInfo:
+        """The current information of a step (a reflection costs a mini-batch and a call)."""
+        reflection = await self.reflect(prompt, step=step, objective=objective, ask=ask) if self.reflection else None
+        return CurrentInfo(prompt=prompt, score=score if self.score else None, reflection=reflection)
 
-    async def reflect(self, ctx: "StepContext", prompt: str) -> str:
-        """Evaluates ``prompt`` on the step's mini-batch and asks why the wrong ones failed."""
-        batch = minibatch(ctx.task.split("train"), self.batch_size, ctx.step, ctx.seed)
-        result = await ctx.evaluator.evaluate(prompt, batch, split="train")
+    async def reflect(self, prompt: str, *, step: int, objective: "Objective", ask: Ask) -> str:
+        """Scores ``prompt`` on the step's mini-batch and asks why the wrong ones failed."""
+        batch = minibatch(objective.task.split("train"), self.batch_size, step, objective.seed)
+        result = await objective.score_on(prompt, batch, split="train")
         wrong = [r for r in result.results if not r.error and r.score < 1.0][: self.max_shown]
         if not wrong:
             return P.NO_MISTAKES
+        placement = objective.task.placement
         examples = "\n\n".join(
             P.REFLECTION_EXAMPLE.format(
-                input=render_placeholder(r.input, ctx.task.placement),
+                input=render_placeholder(r.input, placement),
                 output=(r.final_output or r.output).strip(),
                 target=display_target(r.target),
             )
             for r in wrong
         )
         text = P.REFLECTION_PROMPT.format(prompt=prompt, examples=examples)
-        return (await ctx.ask_optimizer(text, kind="reflection")).strip()
+        return (await ask(text, "reflection")).strip()
 
 
 def parse_information(name: str, batch_size: int = 8) -> CurrentInformation:

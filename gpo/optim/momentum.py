@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 from gpo.errors import ConfigError
 from gpo.optim import prompts as P
+from gpo.optim.parts import register_part
 from gpo.optim.state import TrajectoryEntry
 
 if TYPE_CHECKING:
-    from gpo.optim.optimizer import StepContext
+    from gpo.optim.direction import Ask
+    from gpo.optim.objective import Objective
 
 
 def _unique_by_prompt(entries: Sequence[TrajectoryEntry]) -> list[TrajectoryEntry]:
@@ -101,104 +103,122 @@ class TrajectoryView:
 
 
 class Momentum:
-    """Base of the trajectory retrievers."""
+    """Base of the trajectory retrievers.
+
+    A retriever reads the trajectory and returns what the meta-prompt shows; one that
+    keeps a running note returns the new note from :meth:`after_step`. Neither changes
+    the state it is given.
+    """
 
     name = "none"
     k = 0
 
-    async def view(self, ctx: "StepContext") -> TrajectoryView:
+    async def view(self, history: Sequence[TrajectoryEntry], summary: Optional[str], objective: "Objective") -> TrajectoryView:
         """The part of the trajectory to show at this step."""
         return TrajectoryView()
 
-    async def after_step(self, ctx: "StepContext") -> None:
-        """Called once the step's winner is in the trajectory (summary updates here)."""
+    async def after_step(
+        self,
+        history: Sequence[TrajectoryEntry],
+        summary: Optional[str],
+        reflection: Optional[str],
+        ask: "Ask",
+    ) -> Optional[str]:
+        """The running note once the step's winner is the last entry of ``history``."""
+        return summary
 
     def describe(self) -> str:
         return self.name if not self.k else f"{self.name}(k={self.k})"
 
 
+@register_part("momentum.none")
+@dataclass(frozen=True)
 class NoMomentum(Momentum):
     """Shows no trajectory."""
 
 
-@dataclass
+@register_part("momentum.recency")
+@dataclass(frozen=True)
 class RecencyMomentum(Momentum):
     """Shows the ``k`` newest prompts (OPRO, PE2)."""
 
     k: int = 3
     name = "recency"
 
-    async def view(self, ctx: "StepContext") -> TrajectoryView:
-        return TrajectoryView(tuple(recency(ctx.state.history, self.k)))
+    async def view(self, history, summary, objective) -> TrajectoryView:
+        return TrajectoryView(tuple(recency(history, self.k)))
 
 
-@dataclass
+@register_part("momentum.importance")
+@dataclass(frozen=True)
 class ImportanceMomentum(Momentum):
     """Shows the ``k`` best-scoring prompts."""
 
     k: int = 3
     name = "importance"
 
-    async def view(self, ctx: "StepContext") -> TrajectoryView:
-        return TrajectoryView(tuple(importance(ctx.state.history, self.k)))
+    async def view(self, history, summary, objective) -> TrajectoryView:
+        return TrajectoryView(tuple(importance(history, self.k)))
 
 
-@dataclass
+@register_part("momentum.relevance")
+@dataclass(frozen=True)
 class RelevanceMomentum(Momentum):
     """Shows the current prompt and the ``k − 1`` earlier prompts most similar to it (GPO).
 
-    Similarity is the cosine of sentence embeddings from the run's embedder.
+    Similarity is the cosine of sentence embeddings from the retriever's own embedder.
+
+    Args:
+        k: How many prompts to show in all.
+        embedder: The embedder's spec (``auto``, ``local``, ``lexical``, ``st:MODEL``,
+            ``openai:MODEL[@URL]``); the run makes it once and closes it at the end.
     """
 
     k: int = 3
+    embedder: str = "auto"
     name = "relevance"
 
-    async def view(self, ctx: "StepContext") -> TrajectoryView:
-        history = ctx.state.history
+    async def view(self, history, summary, objective) -> TrajectoryView:
         earlier = earlier_entries(history)
-        sims: list[float] = []
-        if earlier and self.k > 1:
-            sims = list(await ctx.embedder.similarities(history[-1].prompt, [e.prompt for e in earlier]))
-        else:
-            earlier = []
-        if not earlier:
+        if not earlier or self.k <= 1:
             return TrajectoryView((history[-1],))
+        embedder = objective.embedder(self.embedder)
+        sims = list(await embedder.similarities(history[-1].prompt, [e.prompt for e in earlier]))
         return TrajectoryView(tuple(relevance(history, self.k, sims)))
 
 
+@register_part("momentum.summary")
+@dataclass(frozen=True)
 class SummaryMomentum(Momentum):
     """Shows one running note that the optimizer model merges after every step (SGDM).
 
     The note starts empty; after each step the optimizer model folds the new prompt, its
-    score and its reflection into it (temperature 0).
+    score and the step's reflection into it (temperature 0).
     """
 
     name = "summary"
 
-    async def view(self, ctx: "StepContext") -> TrajectoryView:
-        return TrajectoryView(summary=ctx.state.summary) if ctx.state.summary else TrajectoryView()
+    async def view(self, history, summary, objective) -> TrajectoryView:
+        return TrajectoryView(summary=summary) if summary else TrajectoryView()
 
-    async def after_step(self, ctx: "StepContext") -> None:
-        entry = ctx.state.current
-        reflection = (
-            P.SUMMARY_REFLECTION.format(reflection=entry.reflection) if entry.reflection else ""
-        )
+    async def after_step(self, history, summary, reflection, ask) -> Optional[str]:
+        entry = history[-1]
         text = P.SUMMARY_PROMPT.format(
-            summary=ctx.state.summary or P.NO_SUMMARY_YET,
+            summary=summary or P.NO_SUMMARY_YET,
             score=round(entry.score * 100),
             prompt=entry.prompt,
-            reflection=reflection,
+            reflection=P.SUMMARY_REFLECTION.format(reflection=reflection) if reflection else "",
         )
-        ctx.state.summary = (await ctx.ask_optimizer(text, kind="summary")).strip()
+        return (await ask(text, "summary")).strip()
 
 
-def make_momentum(kind: str, k: int = 3) -> Momentum:
+def make_momentum(kind: str, k: int = 3, embedder: str = "auto") -> Momentum:
     """Builds a trajectory retriever by name: none, summary, recency, relevance, importance."""
     kinds = {
         "none": lambda: NoMomentum(),
         "summary": lambda: SummaryMomentum(),
         "recency": lambda: RecencyMomentum(k),
-        "relevance": lambda: RelevanceMomentum(k),
+        "relevance": lambda: RelevanceMomentum(k, embedder),
         "importance": lambda: ImportanceMomentum(k),
     }
     if kind not in kinds:

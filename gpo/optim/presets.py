@@ -15,12 +15,14 @@ part can be swapped (the paper's ablations are ``GPO(momentum=...)`` and so on).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from gpo.errors import ConfigError
 from gpo.optim.direction import CurrentInformation
+from gpo.optim.edit_budget import LearningRate
 from gpo.optim.momentum import NoMomentum, RecencyMomentum, RelevanceMomentum, SummaryMomentum
-from gpo.optim.optimizer import LearningRate, PromptOptimizer
+from gpo.optim.optimizer import PromptOptimizer
+from gpo.optim.update import EditingUpdate, GenerationUpdate
 
 COT_PROMPT = "Let's think step by step."
 
@@ -35,11 +37,11 @@ def GPO(**overrides: Any) -> PromptOptimizer:
     base = dict(
         information=CurrentInformation(score=True, reflection=False),
         momentum=RelevanceMomentum(3),
-        refinement="generation",
+        update=GenerationUpdate(),
         learning_rate=LearningRate("cosine", 50, 10),
         name="gpo",
     )
-    return PromptOptimizer(**{**base, **overrides})
+    return PromptOptimizer.compose(**{**base, **overrides})
 
 
 def APE(**overrides: Any) -> PromptOptimizer:
@@ -51,11 +53,11 @@ def APE(**overrides: Any) -> PromptOptimizer:
     base = dict(
         information=CurrentInformation(score=False, reflection=False),
         momentum=NoMomentum(),
-        refinement="generation",
+        update=GenerationUpdate(),
         learning_rate=LearningRate("none"),
         name="ape",
     )
-    return PromptOptimizer(**{**base, **overrides})
+    return PromptOptimizer.compose(**{**base, **overrides})
 
 
 def APO(**overrides: Any) -> PromptOptimizer:
@@ -68,11 +70,11 @@ def APO(**overrides: Any) -> PromptOptimizer:
     base = dict(
         information=CurrentInformation(score=False, reflection=True),
         momentum=NoMomentum(),
-        refinement="editing",
+        update=EditingUpdate(),
         learning_rate=LearningRate("none"),
         name="apo",
     )
-    return PromptOptimizer(**{**base, **overrides})
+    return PromptOptimizer.compose(**{**base, **overrides})
 
 
 def OPRO(**overrides: Any) -> PromptOptimizer:
@@ -84,11 +86,11 @@ def OPRO(**overrides: Any) -> PromptOptimizer:
     base = dict(
         information=CurrentInformation(score=True, reflection=False),
         momentum=RecencyMomentum(3),
-        refinement="generation",
+        update=GenerationUpdate(),
         learning_rate=LearningRate("none"),
         name="opro",
     )
-    return PromptOptimizer(**{**base, **overrides})
+    return PromptOptimizer.compose(**{**base, **overrides})
 
 
 def PE2(**overrides: Any) -> PromptOptimizer:
@@ -100,11 +102,11 @@ def PE2(**overrides: Any) -> PromptOptimizer:
     base = dict(
         information=CurrentInformation(score=True, reflection=True),
         momentum=RecencyMomentum(3),
-        refinement="generation",
+        update=GenerationUpdate(),
         learning_rate=LearningRate("constant", 30, 30),
         name="pe2",
     )
-    return PromptOptimizer(**{**base, **overrides})
+    return PromptOptimizer.compose(**{**base, **overrides})
 
 
 def SGDM(**overrides: Any) -> PromptOptimizer:
@@ -116,11 +118,11 @@ def SGDM(**overrides: Any) -> PromptOptimizer:
     base = dict(
         information=CurrentInformation(score=True, reflection=True),
         momentum=SummaryMomentum(),
-        refinement="editing",
+        update=EditingUpdate(),
         learning_rate=LearningRate("none"),
         name="sgdm",
     )
-    return PromptOptimizer(**{**base, **overrides})
+    return PromptOptimizer.compose(**{**base, **overrides})
 
 
 def CoT(**overrides: Any) -> PromptOptimizer:
@@ -129,15 +131,15 @@ def CoT(**overrides: Any) -> PromptOptimizer:
     References:
         Kojima et al., 2022. Large Language Models are Zero-Shot Reasoners. NeurIPS.
     """
-    return PromptOptimizer(**{"evaluation_only": True, "initial_prompt": COT_PROMPT, "name": "cot", **overrides})
+    return PromptOptimizer.compose(**{"evaluation_only": True, "initial_prompt": COT_PROMPT, "name": "cot", **overrides})
 
 
 def Empty(**overrides: Any) -> PromptOptimizer:
     """Evaluation only: no instruction at all."""
-    return PromptOptimizer(**{"evaluation_only": True, "initial_prompt": "", "name": "empty", **overrides})
+    return PromptOptimizer.compose(**{"evaluation_only": True, "initial_prompt": "", "name": "empty", **overrides})
 
 
-PRESETS: dict[str, Callable[..., PromptOptimizer]] = {
+PRESETS: dict[str, Callable[..., PromptOptimizer]] = {  # the names `--method` accepts
     "gpo": GPO,
     "ape": APE,
     "apo": APO,
@@ -155,3 +157,82 @@ def get_preset(name: str, **overrides: Any) -> PromptOptimizer:
     if key not in PRESETS:
         raise ConfigError(f"unknown method {name!r}", hint=f"use one of {', '.join(PRESETS)}")
     return PRESETS[key](**overrides)
+
+
+def build_optimizer(
+    method: "str | PromptOptimizer",
+    *,
+    information: Optional[str] = None,
+    trajectory: Optional[str] = None,
+    k: Optional[int] = None,
+    embedder: Optional[str] = None,
+    refinement: Optional[str] = None,
+    schedule: Optional[str] = None,
+    lr_init: Optional[int] = None,
+    lr_end: Optional[int] = None,
+    warmup_steps: Optional[int] = None,
+    selection: Optional[str] = None,
+    reject_over_budget: Optional[bool] = None,
+    max_resample_rounds: Optional[int] = None,
+    batch_size: Optional[int] = None,
+    num_candidates: Optional[int] = None,
+    num_format_examples: Optional[int] = None,
+    optimizer_temperature: Optional[float] = None,
+    optimizer_max_tokens: Optional[int] = None,
+) -> PromptOptimizer:
+    """A preset (or a given optimizer) with parts changed by name: what the CLI's flags do.
+
+    Args:
+        method: A preset name or an optimizer built in Python.
+        information: ``P``, ``P+M``, ``P+R`` or ``P+M+R``.
+        trajectory: ``none``, ``summary``, ``recency``, ``relevance`` or ``importance``.
+        k: Prompts the trajectory shows.
+        embedder: The relevance retriever's embedder spec.
+        refinement: ``generation`` or ``editing``.
+        schedule: ``none``, ``constant``, ``linear`` or ``cosine``.
+        lr_init: Words before the first step.
+        lr_end: Words at the last step.
+        warmup_steps: Linear warm-up steps.
+        selection: ``paper`` or ``elitist``.
+        reject_over_budget: Resample candidates over the edit budget.
+        max_resample_rounds: Resampling rounds per step.
+        batch_size: Mini-batch size of reflections.
+        num_candidates: Samples per step.
+        num_format_examples: Demonstrations in the meta-prompt.
+        optimizer_temperature: Sampling temperature of the optimizer.
+        optimizer_max_tokens: Cap on each optimizer sample.
+    """
+    from gpo.optim.direction import parse_information
+    from gpo.optim.momentum import RelevanceMomentum, make_momentum
+
+    opt = get_preset(method) if isinstance(method, str) else method
+    changes: dict[str, Any] = {}
+    if information is not None or batch_size is not None:
+        changes["information"] = parse_information(
+            information or opt.information.name, batch_size or opt.information.batch_size
+        )
+    if trajectory is not None or k is not None or embedder is not None:
+        old = opt.momentum
+        old_embedder = old.embedder if isinstance(old, RelevanceMomentum) else "auto"
+        changes["momentum"] = make_momentum(trajectory or old.name, k or old.k or 3, embedder or old_embedder)
+    if any(v is not None for v in (schedule, lr_init, lr_end, warmup_steps)):
+        lr = opt.learning_rate if isinstance(opt.learning_rate, LearningRate) else LearningRate()
+        changes["learning_rate"] = LearningRate(
+            kind=schedule or lr.kind,
+            init_value=lr.init_value if lr_init is None else lr_init,
+            end_value=lr.end_value if lr_end is None else lr_end,
+            warmup_steps=lr.warmup_steps if warmup_steps is None else warmup_steps,
+        )
+    for name, value in (
+        ("refinement", refinement),
+        ("selection", selection),
+        ("reject_over_budget", reject_over_budget),
+        ("max_resample_rounds", max_resample_rounds),
+        ("num_candidates", num_candidates),
+        ("num_format_examples", num_format_examples),
+        ("temperature", optimizer_temperature),
+        ("max_tokens", optimizer_max_tokens),
+    ):
+        if value is not None:
+            changes[name] = value
+    return opt.with_settings(**changes) if changes else opt

@@ -6,9 +6,12 @@ References:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from gpo.errors import ConfigError
+from gpo.optim.parts import register_part
+from gpo.optim.state import TrajectoryEntry
 
 SELECTIONS = ("paper", "elitist")
 
@@ -54,6 +57,47 @@ def select_elitist(
     if best is not None and best[1] > current_score:
         return best[0]
     return current
+
+
+class Selection:
+    """Base of the selection rules: which prompt a step continues from."""
+
+    name = "selection"
+
+    def select(self, pool: Sequence[tuple[str, float]], history: Sequence[TrajectoryEntry]) -> str:
+        """The next prompt, from the step's scored candidates and the trajectory so far."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.name
+
+
+@register_part("selection.paper")
+@dataclass(frozen=True)
+class PaperSelection(Selection):
+    """The best candidate not yet a step winner (no elitism), as the paper does."""
+
+    name = "paper"
+
+    def select(self, pool, history) -> str:
+        return select_paper(pool, history[-1].prompt, {e.prompt for e in history})
+
+
+@register_part("selection.elitist")
+@dataclass(frozen=True)
+class ElitistSelection(Selection):
+    """Keep the current prompt unless a candidate beats it."""
+
+    name = "elitist"
+
+    def select(self, pool, history) -> str:
+        return select_elitist(pool, history[-1].prompt, history[-1].score)
+
+
+def make_selection(name: str) -> Selection:
+    """A selection rule by name: ``paper`` or ``elitist``."""
+    check_selection(name)
+    return PaperSelection() if name == "paper" else ElitistSelection()
 
 
 def check_selection(name: str) -> str:

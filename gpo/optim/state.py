@@ -1,12 +1,13 @@
 """Optimizer state as plain data: the trajectory, every candidate, every meta-prompt.
 
 Everything here is JSON-serializable through ``to_dict``/``from_dict``, so a run directory
-holds the whole state of a run.
+holds the whole state of a run. A step never changes a state it was given: it returns a
+new one (:meth:`OptimizerState.advance`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Optional
 
 
@@ -42,13 +43,13 @@ class TrajectoryEntry:
 
 
 @dataclass
-class CandidateRecord:
+class Candidate:
     """One candidate prompt proposed at one step (a line of ``trajectory.jsonl``).
 
     Attributes:
         step: The step that proposed it.
-        index: Its sample index within the step.
-        prompt: The parsed prompt (``None`` when nothing could be parsed).
+        index: Its sample index within the step (counting every resampling round).
+        prompt: The parsed prompt in canonical form (``None`` when nothing could be parsed).
         parent: The current prompt it was proposed from.
         raw: The optimizer's raw completion.
         eval_score: Its eval score (``None`` when rejected).
@@ -75,11 +76,21 @@ class CandidateRecord:
     selected: bool = False
     meta_prompt_id: Optional[str] = None
 
+    @property
+    def ok(self) -> bool:
+        """Whether the candidate was accepted (it may still be a duplicate)."""
+        return self.rejected is None
+
+    @property
+    def scored(self) -> bool:
+        """Whether the candidate holds a prompt that was (or will be) scored."""
+        return bool(self.prompt) and self.rejected is None
+
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))  # fields hold JSON values; no deep copy needed
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CandidateRecord":
+    def from_dict(cls, data: dict[str, Any]) -> "Candidate":
         return _from_dict(cls, data)
 
 
@@ -113,15 +124,17 @@ class OptimizerState:
         scores: Eval score of every prompt evaluated in the run.
         summary: The running summary (summary trajectory only).
         format_indices: Which ``format`` examples the meta-prompt shows.
+        meta_prompts: Every optimizer call of every step (messages and completions).
     """
 
     step: int = 0
     total_steps: int = 0
     history: list[TrajectoryEntry] = field(default_factory=list)
-    candidates: list[CandidateRecord] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     summary: Optional[str] = None
     format_indices: list[int] = field(default_factory=list)
+    meta_prompts: list[MetaPromptRecord] = field(default_factory=list)
 
     @property
     def current(self) -> TrajectoryEntry:
@@ -129,18 +142,34 @@ class OptimizerState:
 
     def best(self) -> TrajectoryEntry:
         """The trajectory entry with the highest eval score; ties go to the earliest."""
-        best = self.history[0]
-        for entry in self.history[1:]:
-            if entry.score > best.score:
-                best = entry
-        return best
+        return best_entry(self.history)
 
-    def to_dict(self, with_candidates: bool = True) -> dict[str, Any]:
+    def advance(
+        self,
+        entry: TrajectoryEntry,
+        candidates: list[Candidate],
+        meta_prompts: list[MetaPromptRecord],
+        scores: dict[str, float],
+        summary: Optional[str],
+    ) -> "OptimizerState":
+        """A new state one step further; this one is left as it was."""
+        return replace(
+            self,
+            step=entry.step,
+            history=[*self.history, entry],
+            candidates=[*self.candidates, *candidates],
+            meta_prompts=[*self.meta_prompts, *meta_prompts],
+            scores={**self.scores, **scores},
+            summary=summary,
+        )
+
+    def to_dict(self, with_records: bool = True) -> dict[str, Any]:
         """The state as JSON data.
 
         Args:
-            with_candidates: Include the candidates and the scores (which are rebuilt from
-                the candidates when left out).
+            with_records: Include the candidates, scores and meta-prompts (a checkpoint
+                leaves them out: they live in ``trajectory.jsonl`` and
+                ``meta_prompts.jsonl``, and the scores are rebuilt from the candidates).
         """
         data: dict[str, Any] = {
             "step": self.step,
@@ -149,21 +178,22 @@ class OptimizerState:
             "summary": self.summary,
             "format_indices": list(self.format_indices),
         }
-        if with_candidates:
+        if with_records:
             data["candidates"] = [c.to_dict() for c in self.candidates]
             data["scores"] = dict(self.scores)
+            data["meta_prompts"] = [m.to_dict() for m in self.meta_prompts]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "OptimizerState":
-        candidates = [CandidateRecord.from_dict(c) for c in data["candidates"]]
+        candidates = [Candidate.from_dict(c) for c in data.get("candidates", [])]
         if "scores" in data:
             scores = {str(k): float(v) for k, v in data["scores"].items()}
         else:  # every evaluated prompt is p0 or a candidate that carries its score
             first = data["history"][0]
             scores = {first["prompt"]: float(first["score"])}
             for c in candidates:
-                if c.prompt and not c.rejected and c.eval_score is not None:
+                if c.scored and c.eval_score is not None:
                     scores.setdefault(c.prompt, float(c.eval_score))
         return cls(
             step=int(data["step"]),
@@ -173,4 +203,18 @@ class OptimizerState:
             scores=scores,
             summary=data.get("summary"),
             format_indices=list(data.get("format_indices", [])),
+            meta_prompts=[MetaPromptRecord.from_dict(m) for m in data.get("meta_prompts", [])],
         )
+
+
+def best_entry(history: list[TrajectoryEntry]) -> TrajectoryEntry:
+    """The entry with the highest eval score; ties go to the earliest.
+
+    >>> best_entry([TrajectoryEntry(0, "a", .5), TrajectoryEntry(1, "b", .7), TrajectoryEntry(2, "c", .7)]).prompt
+    'b'
+    """
+    best = history[0]
+    for entry in history[1:]:
+        if entry.score > best.score:
+            best = entry
+    return best

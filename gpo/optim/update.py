@@ -10,13 +10,20 @@ References:
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 from gpo.errors import ConfigError
 from gpo.optim import prompts as P
+from gpo.optim.candidates import make_candidates
 from gpo.optim.direction import CurrentInfo
 from gpo.optim.momentum import TrajectoryView
+from gpo.optim.parts import register_part
+from gpo.optim.state import Candidate
 from gpo.tasks.base import Example, Placement, display_target, render_placeholder
+
+if TYPE_CHECKING:
+    from gpo.optim.objective import StepCalls
 
 REFINEMENTS = ("generation", "editing")
 
@@ -78,3 +85,117 @@ def render_meta_prompt(
         parts.append(P.EDIT_LIMIT.format(n_words=n_words))
     parts.append(P.OUTPUT_FORMAT)
     return "\n\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Update:
+    """The update: render the meta-prompt, sample the optimizer, parse the candidates.
+
+    Args:
+        num_candidates: Samples drawn per step.
+        temperature: Sampling temperature.
+        max_tokens: Cap on each sample (and on reflections and summaries).
+        reject_over_budget: Reject and resample candidates that change more words than
+            the step's budget allows.
+        max_resample_rounds: Resampling rounds per step when rejecting over budget.
+    """
+
+    num_candidates: int = 8
+    temperature: float = 1.0
+    max_tokens: int = 512
+    reject_over_budget: bool = False
+    max_resample_rounds: int = 2
+    refinement = "generation"
+
+    def __post_init__(self) -> None:
+        if self.num_candidates < 1:
+            raise ConfigError(f"num_candidates must be at least 1, got {self.num_candidates}")
+        if self.max_resample_rounds < 0:
+            raise ConfigError("max_resample_rounds cannot be negative")
+
+    @property
+    def name(self) -> str:
+        return self.refinement
+
+    def render(
+        self,
+        info: CurrentInfo,
+        view: TrajectoryView,
+        examples: Sequence[Example],
+        placement: Placement,
+        n_words: Optional[int],
+    ) -> str:
+        """The meta-prompt of a step."""
+        return render_meta_prompt(self.refinement, info, view, examples, placement, n_words)
+
+    async def propose(
+        self,
+        text: str,
+        *,
+        calls: "StepCalls",
+        current: str,
+        seen: Iterable[str],
+        budget: Optional[int],
+        examples: Sequence[str],
+    ) -> list[Candidate]:
+        """Samples the meta-prompt and parses the candidates, resampling those over budget.
+
+        Args:
+            text: The meta-prompt.
+            calls: The step's optimizer calls.
+            current: The current prompt.
+            seen: Prompts already scored in the run.
+            budget: The step's word budget (``None``: no limit).
+            examples: Inputs of the demonstrations (copies are rejected).
+
+        Returns:
+            Every candidate of every round, in sample order.
+        """
+        messages = [{"role": "user", "content": text}]
+        known = set(seen)
+        out: list[Candidate] = []
+        want, round_ = self.num_candidates, 0
+        while True:
+            texts, mp_id = await calls.sample(
+                messages, n=want, temperature=self.temperature, max_tokens=self.max_tokens, round_=round_
+            )
+            cands = make_candidates(
+                texts,
+                current=current,
+                seen=known | {c.prompt for c in out if c.scored},
+                budget=budget,
+                reject_over_budget=self.reject_over_budget,
+                start_index=len(out),
+                examples=examples,
+                step=calls.step,
+            )
+            for c in cands:
+                c.meta_prompt_id = mp_id
+            out.extend(cands)
+            over = [c for c in cands if c.over_budget and not c.ok]
+            if not (self.reject_over_budget and over) or round_ >= self.max_resample_rounds:
+                return out
+            want, round_ = len(over), round_ + 1
+
+
+@register_part("update.generation")
+@dataclass(frozen=True)
+class GenerationUpdate(Update):
+    """Write a new prompt from the demonstrations and the trajectory (GPO's choice)."""
+
+    refinement = "generation"
+
+
+@register_part("update.editing")
+@dataclass(frozen=True)
+class EditingUpdate(Update):
+    """Modify the current prompt (APO, SGDM)."""
+
+    refinement = "editing"
+
+
+def make_update(refinement: str, **settings) -> Update:
+    """An update by name: ``generation`` or ``editing``."""
+    if refinement not in REFINEMENTS:
+        raise ConfigError(f"unknown refinement {refinement!r}", hint="use generation or editing")
+    return (GenerationUpdate if refinement == "generation" else EditingUpdate)(**settings)

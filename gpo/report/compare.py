@@ -125,7 +125,7 @@ def render_compare(rows: Sequence[CompareRow], page_dir: Union[str, os.PathLike]
     """The comparison as HTML; links to each run's report (or folder) relative to ``page_dir``."""
     from markupsafe import Markup
 
-    from gpo.report import plots
+    import gpo.report.plots as plots
     import gpo
 
     page_dir = Path(page_dir)

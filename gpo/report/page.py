@@ -214,7 +214,7 @@ def provenance(run: RunData) -> list[Origin]:
 def _charts(run: RunData, steps: list[StepView]) -> dict[str, Any]:
     from markupsafe import Markup
 
-    from gpo.report import plots
+    import gpo.report.plots as plots
 
     history = [(e.step, e.score, e.test_score) for e in run.history]
     scored = [
@@ -264,7 +264,7 @@ def statistics(run: RunData) -> tuple[list[ExamplePair], Optional[PairedComparis
 
 
 def build_context(run: RunData) -> dict[str, Any]:
-    from gpo.api import lighter_than_paper
+    from gpo.protocol import lighter_than_paper
 
     """Everything the report template needs, from a loaded run."""
     steps = _steps(run)
@@ -280,7 +280,7 @@ def build_context(run: RunData) -> dict[str, Any]:
         "run": run,
         "gpo_version": getattr(gpo, "__version__", "?"),
         "title": f"{run.task} · {run.method}",
-        "settings": sorted(run.args.items()),
+        "settings": sorted((k, v) for k, v in run.args.items() if k != "optimizer"),
         "lighter": lighter_than_paper(run.args),
         "protocol": run.args.get("protocol"),
         "optimizer_settings": sorted(run.optimizer_settings.items()),

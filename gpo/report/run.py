@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from gpo.errors import DataError
-from gpo.optim.state import CandidateRecord, MetaPromptRecord, TrajectoryEntry
-from gpo.runs.rundir import RunDir
+from gpo.optim.state import TrajectoryEntry
+from gpo.runs.record import RecordedRun, RunRecord
 
 __all__ = ["RunData", "load_run"]
 
 
 @dataclass
-class RunData:
-    """Everything a report shows about one run.
+class RunData(RecordedRun):
+    """Everything a report shows about one run (see :class:`gpo.runs.record.RecordedRun`).
 
     Attributes:
         path: The run directory.
@@ -38,23 +37,12 @@ class RunData:
         notes: What is missing or odd about the directory, for the reader.
     """
 
-    path: Path
-    config: dict[str, Any] = field(default_factory=dict)
-    summary: Optional[dict[str, Any]] = None
-    history: list[TrajectoryEntry] = field(default_factory=list)
-    candidates: list[CandidateRecord] = field(default_factory=list)
-    meta_prompts: list[MetaPromptRecord] = field(default_factory=list)
-    usage: list[Any] = field(default_factory=list)
-    initial_test: Optional[list[dict[str, Any]]] = None
-    best_test: Optional[list[dict[str, Any]]] = None
-    checkpoint_step: Optional[int] = None
-    notes: list[str] = field(default_factory=list)
-
     # -- what the run is --------------------------------------------------------------------
 
     @property
     def args(self) -> dict[str, Any]:
-        return dict(self.config.get("args") or {})
+        """The run's configuration as flat data (``run`` in ``config.json``; ``args`` before)."""
+        return dict(self.config.get("run") or self.config.get("args") or {})
 
     @property
     def finished(self) -> bool:
@@ -72,7 +60,20 @@ class RunData:
 
     @property
     def optimizer_settings(self) -> dict[str, Any]:
-        return dict((self.summary or {}).get("optimizer") or self.config.get("optimizer") or {})
+        """The optimizer in words: the summary's, else rebuilt from the configuration."""
+        if (self.summary or {}).get("optimizer"):
+            return dict(self.summary["optimizer"])
+        saved = self.args.get("optimizer")
+        if isinstance(saved, dict) and "update" in saved:
+            from gpo.errors import ConfigError
+            from gpo.optim.optimizer import PromptOptimizer
+
+            try:
+                return PromptOptimizer.from_dict(saved).describe()
+            except ConfigError as exc:
+                self.notes.append(f"the optimizer of config.json cannot be rebuilt: {exc}")
+                return {}
+        return dict(self.config.get("optimizer") or {})
 
     @property
     def models(self) -> dict[str, Any]:
@@ -157,41 +158,8 @@ class RunData:
         return sorted({c.step for c in self.candidates} | {e.step for e in self.history if e.step > 0})
 
 
-def _read_json(rd: RunDir, name: str, notes: list[str]) -> Optional[Any]:
-    if not rd.file(name).exists():
-        return None
-    try:
-        return rd.read_json(name)
-    except DataError as exc:
-        notes.append(str(exc))
-        return None
-
-
-def _read_jsonl(rd: RunDir, name: str, notes: list[str]) -> Optional[list[Any]]:
-    """JSON lines, skipping damaged ones (a run may be writing the file right now)."""
-    path = rd.file(name)
-    if not path.exists():
-        return None
-    rows, bad = [], 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            bad += 1
-    if bad:
-        notes.append(f"{path.name}: skipped {bad} damaged line(s)")
-    return rows
-
-
-def _rows(rd: RunDir, name: str, count: Any, notes: list[str]) -> list[Any]:
-    rows = _read_jsonl(rd, name, notes) or []
-    return rows[:count] if isinstance(count, int) else rows
-
-
 def load_run(path: Union[str, Path]) -> RunData:
-    """Reads a run directory, complete or not.
+    """Reads a run directory, complete or not, through its run record.
 
     Args:
         path: The run directory.
@@ -199,52 +167,5 @@ def load_run(path: Union[str, Path]) -> RunData:
     Raises:
         DataError: The folder does not exist or holds no run (no config, checkpoint or summary).
     """
-    path = Path(path)
-    if not path.is_dir():
-        raise DataError(f"no run directory at {path}", hint="give the folder that `gpo optimize` wrote")
-    names = ("config.json", "checkpoint.json", "summary.json")
-    if not any((path / n).exists() for n in names):
-        raise DataError(f"{path} is not a gpo run directory (no {', '.join(names)})")
-    rd = RunDir(path)
-    data = RunData(path=path)
-    notes = data.notes
-    data.config = _read_json(rd, "config.json", notes) or {}
-    data.summary = _read_json(rd, "summary.json", notes)
-    checkpoint = _read_json(rd, "checkpoint.json", notes) or {}
-    state = checkpoint.get("state") or {}
-    try:
-        data.history = [TrajectoryEntry.from_dict(e) for e in state.get("history") or []]
-        # Checkpoints of version 1 held every record; later ones count the rows of the
-        # append-only files that belong to the last finished step.
-        cands = state.get("candidates")
-        if not isinstance(cands, list):
-            cands = _rows(rd, "trajectory.jsonl", checkpoint.get("candidates"), notes)
-        data.candidates = [CandidateRecord.from_dict(c) for c in cands]
-        metas = checkpoint.get("meta_prompts")
-        if not isinstance(metas, list):
-            metas = _rows(rd, "meta_prompts.jsonl", metas, notes)
-        data.meta_prompts = [MetaPromptRecord.from_dict(m) for m in metas]
-    except (TypeError, AttributeError, KeyError) as exc:
-        raise DataError(f"the records of {path} are damaged: {exc}") from exc
-    if checkpoint.get("step") is not None:
-        data.checkpoint_step = int(checkpoint["step"])
-    if not data.history and data.summary:
-        # No checkpoint: rebuild the two ends of the trajectory from the summary.
-        s = data.summary
-        scores = s.get("scores") or {}
-        data.history = [TrajectoryEntry(0, s.get("initial_prompt") or "", float((scores.get("initial") or {}).get("eval") or 0.0))]
-        if s.get("best_step"):
-            data.history.append(
-                TrajectoryEntry(int(s["best_step"]), s.get("best_prompt") or "", float((scores.get("best") or {}).get("eval") or 0.0))
-            )
-        notes.append("checkpoint.json is missing: the trajectory shows only the initial and the final prompt")
-    from gpo.lm.types import Usage
-
-    data.usage = [Usage.from_dict(u) for u in _read_jsonl(rd, "usage.jsonl", notes) or [] if isinstance(u, dict)]
-    data.initial_test = _read_jsonl(rd, "results/initial_test.jsonl", notes)
-    data.best_test = _read_jsonl(rd, "results/best_test.jsonl", notes)
-    if data.summary is None:
-        notes.append("summary.json is missing: the run has not finished, so there are no test scores yet")
-    elif data.best_test is None:
-        notes.append("no per-example test results: the run stopped before scoring on test")
-    return data
+    recorded = RunRecord(path).read()
+    return RunData(**vars(recorded))

@@ -38,7 +38,9 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from gpo.errors import ConfigError
-from gpo.tasks import files, splits, synthetic
+import gpo.tasks.files as files
+import gpo.tasks.splits as splits
+import gpo.tasks.synthetic as synthetic
 from gpo.tasks.base import PLACEMENTS, Task
 
 GROUPS: dict[str, Callable[[], list[str]]] = {

@@ -1,0 +1,306 @@
+"""The runner: the loop around an optimizer, its checkpoints, timings, events and summary.
+
+The optimizer decides (``init``, ``step``); the runner records each state in the run
+record, keeps time, tells listeners, stops on a budget or on patience, scores the initial
+and the final prompt on test and writes the summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from gpo.errors import BudgetExceeded, RunInterrupted
+from gpo.evaluate import EvalResult
+from gpo.lm.base import current_step
+from gpo.lm.ledger import Ledger, summarize_by_step
+from gpo.optim.objective import Objective
+from gpo.optim.optimizer import PromptOptimizer
+from gpo.optim.state import OptimizerState
+from gpo.protocol import RunConfig
+from gpo.runs.events import CandidateScored, Event, InitialScored, RunFinished, RunStarted, StepFinished
+from gpo.runs.record import RunRecord
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Runner", "RunResult", "Scores"]
+
+ROLES = ("task", "optimizer", "embedding")
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Eval and test scores of the initial and the final prompt (``None``: not scored)."""
+
+    initial_eval: Optional[float]
+    initial_test: Optional[float]
+    best_eval: Optional[float]
+    best_test: Optional[float]
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any]) -> "Scores":
+        s = summary.get("scores") or {}
+        i, b = s.get("initial") or {}, s.get("best") or {}
+        return cls(i.get("eval"), i.get("test"), b.get("eval"), b.get("test"))
+
+
+@dataclass
+class RunResult:
+    """The outcome of a run.
+
+    Attributes:
+        best_prompt: The final prompt (best eval score, earliest on ties).
+        initial_prompt: p0.
+        best_step: The step that chose the final prompt.
+        scores: Eval and test scores of both prompts.
+        usage: Calls, tokens and cost per role.
+        stopped_reason: ``completed``, a budget, patience, …
+        run_dir: Where the run was written (``None``: nowhere).
+        report_path: The HTML report, when one was written.
+        summary: ``summary.json`` as data.
+        state: The optimizer's last state (``None`` for a finished run read back).
+        initial_test: Per-example test results of p0 (``None``: not scored in this call).
+        best_test: Per-example test results of the final prompt.
+    """
+
+    best_prompt: str
+    initial_prompt: str
+    best_step: int
+    scores: Scores
+    usage: dict[str, Any]
+    stopped_reason: str
+    run_dir: Optional[Path]
+    summary: dict[str, Any]
+    state: Optional[OptimizerState] = None
+    initial_test: Optional[EvalResult] = None
+    best_test: Optional[EvalResult] = None
+    report_path: Optional[Path] = None
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any], run_dir: Optional[Path], **extra: Any) -> "RunResult":
+        return cls(
+            best_prompt=summary["best_prompt"],
+            initial_prompt=summary["initial_prompt"],
+            best_step=int(summary.get("best_step") or 0),
+            scores=Scores.from_summary(summary),
+            usage=dict(summary.get("usage") or {}),
+            stopped_reason=str(summary.get("stopped_reason") or "completed"),
+            run_dir=run_dir,
+            summary=summary,
+            **extra,
+        )
+
+
+class Runner:
+    """Runs one optimizer on one objective, from the start or from the record's checkpoint.
+
+    Args:
+        optimizer: The optimizer.
+        objective: The task, models and seed.
+        config: The run's configuration (steps, limits, patience, …).
+        record: The run directory (``None``: record nothing).
+        ledger: The usage ledger of every model of the run.
+        on_event: Called with each :class:`gpo.runs.events.Event`.
+    """
+
+    def __init__(
+        self,
+        optimizer: PromptOptimizer,
+        objective: Objective,
+        *,
+        config: RunConfig,
+        record: Optional[RunRecord],
+        ledger: Ledger,
+        on_event: Optional[Callable[[Event], None]] = None,
+    ) -> None:
+        self.optimizer = optimizer
+        self.objective = objective
+        self.config = config
+        self.record = record
+        self.ledger = ledger
+        self.on_event = on_event or (lambda event: None)
+        self.state: Optional[OptimizerState] = None
+        self.started = time.time()
+        self.timings: dict[str, Any] = {"initial": None, "steps": {}, "test": None}
+
+    def save(self) -> None:
+        if self.record is not None and self.state is not None:
+            self.record.save(self.state, self.timings, self.config.seed)
+
+    async def _test(self, prompt: str) -> EvalResult:
+        return await self.objective.evaluator.evaluate(prompt, split="test", limit=self.config.test_limit)
+
+    async def _initialize(self) -> None:
+        started = time.perf_counter()
+        current_step.set(0)
+        state = await self.optimizer.init(self.objective, self.config.initial_prompt, self.config.steps)
+        if self.config.test_every_step:
+            state.history[0].test_score = (await self._test(state.history[0].prompt)).score
+        self.state = state
+        self.timings["initial"] = round(time.perf_counter() - started, 3)
+        self.save()
+        self.on_event(InitialScored(state.history[0].prompt, state.history[0].score))
+
+    async def _step(self) -> None:
+        started = time.perf_counter()
+        assert self.state is not None
+        t = self.state.step + 1
+        current_step.set(t)
+        before = len(self.state.candidates)
+        state = await self.optimizer.step(self.state, self.objective)
+        entry = state.history[-1]
+        if self.config.test_every_step:
+            entry.test_score = (await self._test(entry.prompt)).score
+        new = state.candidates[before:]
+        reported = set(self.state.scores)
+        for c in new:
+            if c.scored and c.prompt not in reported:
+                reported.add(c.prompt)
+                self.on_event(CandidateScored(t, c.prompt, c.eval_score))
+        self.state = state
+        self.timings["steps"][str(t)] = round(time.perf_counter() - started, 3)
+        self.save()
+        self.on_event(
+            StepFinished(
+                step=t,
+                total=state.total_steps,
+                budget=new[0].edit_budget if new else None,
+                candidates=[(c.prompt, c.eval_score, c.rejected, c.duplicate) for c in new],
+                chosen=entry.prompt,
+                score=entry.score,
+                best=state.best().score,
+            )
+        )
+
+    def _timing_summary(self) -> dict[str, Any]:
+        steps = self.timings["steps"]
+        return {
+            "initial": self.timings["initial"],
+            "steps": dict(steps),
+            "mean_step": round(sum(steps.values()) / len(steps), 3) if steps else None,
+            "test": self.timings["test"],
+        }
+
+    def _summary(self, reason: str, initial_test, best_test) -> dict[str, Any]:
+        state = self.state
+        assert state is not None
+        initial, best = state.history[0], state.best()
+        usage = self.ledger.summary()
+        for role in ROLES:
+            usage.setdefault(role, {"calls": 0, "cached_calls": 0, "requests": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
+        embedders = self.objective.embedder_names
+        return {
+            "task": self.objective.task.name,
+            "method": self.optimizer.name,
+            "seed": self.config.seed,
+            "initial_prompt": initial.prompt,
+            "best_prompt": best.prompt,
+            "best_step": best.step,
+            "scores": {
+                "initial": {"eval": initial.score, "test": initial_test.score if initial_test else None},
+                "best": {"eval": best.score, "test": best_test.score if best_test else None},
+            },
+            "n_eval": len(self.objective.eval_examples),
+            "n_test": initial_test.n if initial_test else 0,
+            "steps_completed": state.step,
+            "total_steps": state.total_steps,
+            "stopped_reason": reason,
+            "optimizer": self.optimizer.describe(),
+            "models": {
+                "task": self.objective.evaluator.lm.spec,
+                "optimizer": self.objective.optimizer_lm.spec,
+                "embedder": embedders[0] if embedders else None,
+            },
+            "usage": usage,
+            "usage_by_step": summarize_by_step(self.ledger.records),
+            "dry_run": bool(self.config.dry_run),
+            "seconds": round(time.time() - self.started, 2),
+            "timings": self._timing_summary(),
+        }
+
+    async def _finalize(self, reason: str) -> RunResult:
+        current_step.set(None)
+        started = time.perf_counter()
+        assert self.state is not None
+        initial, best = self.state.history[0], self.state.best()
+        initial_test = best_test = None
+        try:
+            initial_test = await self._test(initial.prompt)
+            best_test = initial_test if best.prompt == initial.prompt else await self._test(best.prompt)
+        except BudgetExceeded as exc:
+            log.warning("no budget left to score on test: %s", exc)
+        self.timings["test"] = round(time.perf_counter() - started, 3)
+        summary = self._summary(reason, initial_test, best_test)
+        if self.record is not None:
+            for name, res in (("initial_test", initial_test), ("best_test", best_test)):
+                if res is not None:
+                    self.record.write_results(name, [r.to_dict() for r in res.results])
+            self.save()  # the checkpoint keeps the test time too
+            self.record.write_summary(summary)
+        self.on_event(RunFinished(summary))
+        return RunResult.from_summary(
+            summary,
+            self.record.path if self.record is not None else None,
+            state=self.state,
+            initial_test=initial_test,
+            best_test=best_test,
+        )
+
+    def restore(self) -> bool:
+        """Loads the record's last checkpoint; ``False`` when there is none."""
+        restored = self.record.restore() if self.record is not None else None
+        if restored is None:
+            return False
+        self.state, self.timings = restored
+        return True
+
+    async def run(self) -> RunResult:
+        """Runs the optimization from the start, or from the record's last checkpoint.
+
+        Raises:
+            RunInterrupted: The run was cancelled (Ctrl-C, SIGTERM); the last completed step
+                is saved and ``gpo resume`` continues from it.
+        """
+        resumed = self.restore()
+        total = 0 if self.optimizer.evaluation_only else self.config.steps
+        self.on_event(
+            RunStarted(
+                total=total,
+                n_eval=len(self.objective.eval_examples),
+                resumed_from=self.state.step if resumed and self.state else None,
+                task=self.objective.task.name,
+                method=self.optimizer.name,
+                num_candidates=self.optimizer.update.num_candidates,
+                ledger=self.ledger,
+            )
+        )
+        reason = "completed"
+        patience = self.config.patience
+        try:
+            if not resumed:
+                await self._initialize()
+            assert self.state is not None
+            while self.state.step < self.state.total_steps:
+                await self._step()
+                if patience is not None and self.state.step - self.state.best().step >= patience:
+                    reason = f"no improvement in {patience} steps"
+                    break
+        except BudgetExceeded as exc:
+            if self.state is None:
+                raise
+            reason = str(exc)
+            log.warning("%s; stopping after step %d", exc, self.state.step)
+        except asyncio.CancelledError:
+            where = self.record.path if self.record is not None else None
+            step = self.state.step if self.state else 0
+            raise RunInterrupted(
+                f"interrupted after step {step} of {total}",
+                hint=f"resume with: gpo resume {where}" if where else None,
+            ) from None
+        return await self._finalize(reason)
+
+
