@@ -1,0 +1,183 @@
+"""The optimizer as data and the run as a record: round trips, crashes at every write, finished runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gpo.api import load_run_config, optimize, resume
+from gpo.optim.direction import CurrentInformation
+from gpo.optim.edit_budget import TabulatedSchedule
+from gpo.optim.momentum import ImportanceMomentum
+from gpo.optim.optimizer import PromptOptimizer
+from gpo.optim.parts import part_from_dict, part_to_dict, register_part
+from gpo.optim.selection import Selection, select_paper
+from gpo.optim.update import EditingUpdate
+from gpo.runs import rundir
+
+TASK = "synthetic/boolean_expressions"
+
+
+@register_part("tests.shortest_selection")
+@dataclass(frozen=True)
+class ShortestSelection(Selection):
+    """A user's own rule: the best candidate, ties to the shortest prompt."""
+
+    margin: float = 0.0
+    name = "shortest"
+
+    def select(self, pool, history):
+        if not pool:
+            return history[-1].prompt
+        top = max(score for _, score in pool)
+        near = [(p, s) for p, s in pool if s >= top - self.margin]
+        return min(near, key=lambda ps: (len(ps[0]), pool.index(ps)))[0] if near else select_paper(pool, history[-1].prompt, set())
+
+
+def custom_optimizer() -> PromptOptimizer:
+    return PromptOptimizer(
+        information=CurrentInformation(score=True, reflection=True, batch_size=4, max_shown=2),
+        momentum=ImportanceMomentum(k=2),
+        update=EditingUpdate(num_candidates=2, temperature=0.7, max_tokens=64, reject_over_budget=True, max_resample_rounds=1),
+        learning_rate=lambda t: 12 if t == 1 else 6,  # a Python schedule, saved as its table
+        selection=ShortestSelection(margin=0.05),
+        num_format_examples=2,
+        initial_prompt="Evaluate the expression.",
+        name="mine",
+    )
+
+
+def test_every_part_round_trips_through_the_registry():
+    opt = custom_optimizer().resolve(3)
+    assert opt.learning_rate == TabulatedSchedule((12, 6, 6))
+    data = json.loads(json.dumps(opt.to_dict()))
+    assert PromptOptimizer.from_dict(data) == opt
+    assert part_from_dict(part_to_dict(ShortestSelection(0.2))) == ShortestSelection(0.2)
+
+
+def test_an_unregistered_part_says_how_to_register_it():
+    from gpo.errors import ConfigError
+
+    @dataclass(frozen=True)
+    class Loose(Selection):
+        pass
+
+    with pytest.raises(ConfigError, match="register_part"):
+        PromptOptimizer(selection=Loose()).to_dict()
+
+
+def test_shortcuts_reach_the_parts_and_survive_a_run(tmp_path):
+    from gpo.optim.presets import GPO
+
+    opt = GPO(initial_prompt="Be exact.", max_resample_rounds=5, num_candidates=2)
+    optimize(TASK, opt, model="fake:", steps=1, run_dir=tmp_path / "r", report=False)
+    back = load_run_config(tmp_path / "r").optimizer
+    assert back == opt and back.initial_prompt == "Be exact." and back.update.max_resample_rounds == 5
+
+
+def files_of(run: Path) -> dict[str, str]:
+    """What a user reads in a run directory, less what measures time."""
+    out = {}
+    for name in ("trajectory.jsonl", "meta_prompts.jsonl", "results/initial_test.jsonl", "results/best_test.jsonl"):
+        out[name] = (run / name).read_text()
+    ck = json.loads((run / "checkpoint.json").read_text())
+    ck.pop("timings")
+    out["checkpoint.json"] = json.dumps(ck, sort_keys=True)
+    summary = json.loads((run / "summary.json").read_text())
+    for key in ("seconds", "timings", "usage", "usage_by_step"):
+        summary.pop(key)
+    out["summary.json"] = json.dumps(summary, sort_keys=True)
+    return out
+
+
+def paid(run: Path) -> int:
+    rows = [json.loads(x) for x in (run / "usage.jsonl").read_text().splitlines()]
+    return sum(r.get("requests", 0) for r in rows)
+
+
+class Crash(BaseException):
+    """Stands for SIGKILL: nothing after it runs in the step."""
+
+
+def crash_after_write(monkeypatch, k: int) -> None:
+    """Ends the run right after its k-th write to the run directory."""
+    count = {"n": 0}
+    for name in ("append_jsonl", "write_json", "write_jsonl"):
+        original = getattr(rundir.RunDir, name)
+
+        def wrapped(self, *args, _original=original, **kwargs):
+            out = _original(self, *args, **kwargs)
+            count["n"] += 1
+            if count["n"] == k:
+                raise Crash(f"killed after write {k}")
+            return out
+
+        monkeypatch.setattr(rundir.RunDir, name, wrapped)
+
+
+def run_custom(run_dir: Path):
+    return optimize(TASK, custom_optimizer(), model="fake:", steps=3, eval_limit=6, test_limit=6, run_dir=run_dir, report=False)
+
+
+def test_a_custom_optimizer_saves_loads_and_continues_identically(tmp_path):
+    reference = run_custom(tmp_path / "ref")
+    config = load_run_config(tmp_path / "ref")
+    assert config.optimizer == custom_optimizer().resolve(3)
+    # Two steps, then the run is rebuilt from config.json alone and goes on.
+    with pytest.MonkeyPatch.context() as mp:
+        crash_after_write(mp, 1 + 3 * 3)  # config, then (trajectory, meta-prompts, checkpoint) × (p0, step 1, step 2)
+        with pytest.raises(Crash):
+            run_custom(tmp_path / "cut")
+    assert json.loads((tmp_path / "cut" / "checkpoint.json").read_text())["step"] == 2
+    resumed = resume(tmp_path / "cut")
+    assert files_of(tmp_path / "cut") == files_of(tmp_path / "ref")
+    assert resumed.best_prompt == reference.best_prompt
+
+
+def count_writes(tmp_path: Path) -> int:
+    total = {"n": 0}
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("append_jsonl", "write_json", "write_jsonl"):
+            original = getattr(rundir.RunDir, name)
+
+            def wrapped(self, *args, _original=original, **kwargs):
+                total["n"] += 1
+                return _original(self, *args, **kwargs)
+
+            mp.setattr(rundir.RunDir, name, wrapped)
+        run_custom(tmp_path / "counted")
+    return total["n"]
+
+
+def test_resume_after_a_crash_at_every_write_gives_the_uninterrupted_files(tmp_path, monkeypatch):
+    run_custom(tmp_path / "ref")
+    reference, reference_paid = files_of(tmp_path / "ref"), paid(tmp_path / "ref")
+    writes = count_writes(tmp_path)
+    assert writes >= 15
+    for k in range(2, writes):  # the first write is config.json: nothing to resume before it
+        run = tmp_path / f"crash-{k}"
+        with pytest.MonkeyPatch.context() as mp:
+            crash_after_write(mp, k)
+            with pytest.raises(Crash):
+                run_custom(run)
+        resume(run)
+        assert files_of(run) == reference, f"crash after write {k}"
+        assert paid(run) == reference_paid, f"crash after write {k}: an answered call was paid twice"
+
+
+def test_resuming_a_finished_run_changes_no_byte(tmp_path):
+    from click.testing import CliRunner
+
+    from gpo.cli import cli
+
+    run = tmp_path / "run"
+    optimize(TASK, "gpo", model="fake:", steps=2, run_dir=run)
+    before = {p: p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+    result = CliRunner().invoke(cli, ["resume", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "best prompt" in result.output
+    after = {p: p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+    assert after == before
