@@ -27,6 +27,7 @@ Examples:
   gpo optimize --task bbh/navigate --data-dir DATA --method gpo --protocol paper -m openai:gpt-4o-mini
   gpo optimize --task bbh/navigate --data-dir DATA --trajectory recency --schedule linear --dry-run
   gpo tasks --data-dir ../shared/data/gpo-splits
+  gpo evaluate -t ii/first_word_letter --data-dir ../shared/data --prompt "Give the first letter."
   gpo models
   gpo evaluate --task synthetic/boolean_expressions --prompt "Let's think step by step." --limit 20
   gpo evaluate --task bbh/navigate --data-dir DATA -m openai:gpt-4o-mini --split test --json
@@ -64,7 +65,7 @@ def data_dir_option(f):
         "--data-dir",
         type=click.Path(file_okay=False, path_type=Path),
         envvar="GPO_DATA_DIR",
-        help="Folder laid out like gpo-splits (default: $GPO_DATA_DIR).",
+        help="Data folder: gpo-splits, instruction-induction, or a folder holding them (default: $GPO_DATA_DIR).",
     )(f)
 
 

@@ -18,6 +18,10 @@ first. The question is only used as data (its option lines, its word list, its
 bracket sequence), never put into a regular expression, so questions and
 prompts that contain newlines cannot break extraction.
 
+The Instruction Induction formats (``ii_exact``, ``ii_contains``, ``ii_set``) only find
+the answer in an output; their scores are the benchmark's own metric, in
+:mod:`gpo.scoring_ii`.
+
 Pass the example's question to :meth:`AnswerFormat.extract`: multiple choice
 uses it to map an option's text to its letter, word sorting to find the sorted
 list among chatter, and Dyck to drop an echo of the given sequence.
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Optional
 
+from gpo import scoring_ii
 from gpo.errors import ConfigError
 from gpo.tasks.base import Target
 
@@ -40,6 +45,7 @@ __all__ = [
     "ChoiceFormat",
     "DyckFormat",
     "ExactFormat",
+    "InductionFormat",
     "NumberFormat",
     "RougeFormat",
     "WordSortFormat",
@@ -806,6 +812,51 @@ class RougeFormat(AnswerFormat):
         return rouge_l_f1(prediction, reference)
 
 
+# --- Instruction Induction --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InductionFormat(AnswerFormat):
+    """A few words scored by the Instruction Induction benchmark's metric (:mod:`gpo.scoring_ii`).
+
+    Extraction only finds the answer in a chatty output, and keeps its text as written:
+    the part after the last answer marker ("the answer is", "Answer:") when there is one,
+    else the whole output; then its first line, skipping lines that only introduce the
+    answer ("Here is the translation:") and a leading label ("Output:"). Scoring then
+    normalizes exactly as the benchmark does and applies its metric against every
+    accepted answer.
+
+    Attributes:
+        metric: ``exact``, ``contains`` or ``set`` (see :mod:`gpo.scoring_ii`).
+    """
+
+    metric: str = "exact"
+
+    def extract(self, text: str, question: str = "") -> Optional[str]:
+        if not text or not text.strip():
+            return None
+        cleaned = _strip_markdown(text)
+        for part in _marker_parts(cleaned):
+            found = _induction_line(part)
+            if found:
+                return found
+        return _induction_line(cleaned)
+
+    def _score_one(self, prediction: str, reference: str) -> float:
+        return scoring_ii.score_any(self.metric, prediction, (reference,))
+
+
+def _induction_line(part: str) -> Optional[str]:
+    """The first line of ``part`` that is not a lead-in ending with a colon, label removed."""
+    lines = [ln.strip() for ln in part.split("\n") if ln.strip()]
+    while len(lines) > 1 and lines[0].endswith(":"):
+        lines.pop(0)
+    if not lines:
+        return None
+    line = _LABEL.sub("", lines[0], count=1).strip() or lines[0]
+    return line or None
+
+
 # ---------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------
@@ -871,6 +922,25 @@ ANSWER_FORMATS: dict[str, AnswerFormat] = {
             "rouge_l",
             "free text, scored by ROUGE-L F1 against the references",
             "Now give only the final text, with no introduction or explanation.",
+        ),
+        InductionFormat(
+            "ii_exact",
+            "a few words, equal to an accepted answer after the Instruction Induction normalization",
+            f"{_ASK}, in the form asked for, on one line, with no explanation or label.",
+            metric="exact",
+        ),
+        InductionFormat(
+            "ii_contains",
+            "a few words that contain an accepted answer as a whole word (Instruction Induction)",
+            f"{_ASK}, in the form asked for, on one line, with no explanation or label.",
+            metric="contains",
+        ),
+        InductionFormat(
+            "ii_set",
+            "words whose set equals an accepted answer's (Instruction Induction)",
+            f"{_ASK}, in the form asked for, on one line (several items separated by commas), "
+            "with no explanation or label.",
+            metric="set",
         ),
     )
 }

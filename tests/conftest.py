@@ -4,6 +4,17 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpo-splits"
+SHARED_II = SHARED_DATA.parent / "instruction-induction"
+
+
+def find_ii_data() -> Path:
+    """The instruction-induction folder: in or beside ``GPO_DATA_DIR``, else in ../shared/data."""
+    env = os.environ.get("GPO_DATA_DIR")
+    candidates = [Path(env) / "instruction-induction", Path(env).parent / "instruction-induction"] if env else []
+    for path in [*candidates, SHARED_II]:
+        if path.is_dir():
+            return path
+    return SHARED_II
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +47,14 @@ def data_dir():
     path = Path(os.environ.get("GPO_DATA_DIR") or SHARED_DATA)
     if not path.is_dir():
         pytest.skip(f"paper splits not found at {path}")
+    return path
+
+
+@pytest.fixture
+def ii_data_dir():
+    path = find_ii_data()
+    if not path.is_dir():
+        pytest.skip(f"instruction-induction splits not found at {path}")
     return path
 
 

@@ -61,6 +61,9 @@ def test_registry_has_exactly_the_documented_formats() -> None:
         "word_sort",
         "exact",
         "rouge_l",
+        "ii_exact",
+        "ii_contains",
+        "ii_set",
     }
     for name, fmt in ANSWER_FORMATS.items():
         assert isinstance(fmt, AnswerFormat)
@@ -120,6 +123,9 @@ def test_follow_up_finds_inline_options_and_falls_back_to_generic_wording() -> N
         ("number", ["number"]),
         ("dyck", ["closing brackets"]),
         ("word_sort", ["alphabetical"]),
+        ("ii_exact", ["one line", "no explanation"]),
+        ("ii_contains", ["one line", "no explanation"]),
+        ("ii_set", ["one line", "commas"]),
     ],
 )
 def test_follow_up_names_the_expected_answer_form(name: str, words: list[str]) -> None:

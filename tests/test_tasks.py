@@ -122,7 +122,7 @@ def test_webnlg_targets_are_tuples_of_references():
 def test_constant_task_names_match_the_data_folders():
     assert set(BBH_TASKS) == {p.name for p in (PAPER_DATA / "BIG-Bench-Hard").iterdir()}
     assert set(MMLU_SUBJECTS) == {p.name for p in (PAPER_DATA / "MMLU").iterdir()}
-    assert all(info.available for info in list_tasks(PAPER_DATA))
+    assert all(info.available for info in list_tasks(PAPER_DATA) if not info.name.startswith("ii/"))
 
 
 @needs_paper_data
@@ -196,18 +196,23 @@ def test_lite_bbh_and_groups():
     assert len(expand_tasks("mmlu")) == 57
     assert expand_tasks("bbh/lite?placement=system")[0] == "bbh/navigate?placement=system"
     assert expand_tasks("gsm8k") == ["gsm8k"]
+    assert len(expand_tasks("ii")) == 13 and expand_tasks("ii")[0] == "ii/active_to_passive"
     with pytest.raises(ConfigError, match="group of 4 tasks"):
         load_task("bbh/lite")
+    with pytest.raises(ConfigError, match="group of 13 tasks"):
+        load_task("ii")
 
 
 def test_list_tasks_without_data_marks_paper_tasks_unavailable(no_env):
     infos = list_tasks()
     assert all(isinstance(i, TaskInfo) for i in infos)
     names = [i.name for i in infos]
-    assert len(names) == 27 + 57 + 3 + 5 and len(set(names)) == len(names)
+    assert len(names) == 27 + 57 + 3 + 13 + 5 and len(set(names)) == len(names)
     assert {"bbh/navigate", "mmlu/anatomy", "gsm8k", "wsc", "webnlg", "synthetic/word_sorting"} <= set(names)
     by_name = {i.name: i for i in infos}
     assert not by_name["bbh/navigate"].available
+    assert not by_name["ii/first_word_letter"].available
+    assert by_name["ii/synonyms"].answer_format == "ii_contains"
     assert by_name["synthetic/word_sorting"].available
     assert by_name["bbh/word_sorting"].answer_format == "word_sort"
     assert by_name["webnlg"].answer_format == "rouge_l"
@@ -221,6 +226,12 @@ def test_list_tasks_marks_only_present_folders_available(tmp_path, no_env):
     assert by_name["bbh/navigate"].source == str(folder)
     assert not by_name["bbh/snarks"].available
     assert not by_name["gsm8k"].available
+
+
+def test_data_dir_may_hold_gpo_splits(tmp_path, no_env):
+    folder = fake_bbh(tmp_path / "gpo-splits")
+    assert load_task("bbh/navigate", data_dir=tmp_path).source == str(folder)
+    assert {i.name: i for i in list_tasks(tmp_path)}["bbh/navigate"].source == str(folder)
 
 
 def test_fake_data_dir_loads(tmp_path, no_env):

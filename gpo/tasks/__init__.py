@@ -7,6 +7,7 @@
 """
 
 from gpo.tasks.base import PLACEMENTS, SPLITS, Example, Placement, Task, render_messages, seeded_split
+from gpo.tasks.induction import II_ANSWER_FORMATS, II_TASKS
 from gpo.tasks.registry import TaskInfo, expand_tasks, list_tasks, load_task
 from gpo.tasks.splits import BBH_ANSWER_FORMATS, BBH_TASKS, DATA_DIR_ENV, LITE_BBH, MMLU_SUBJECTS
 from gpo.tasks.synthetic import SYNTHETIC_TASKS
@@ -16,6 +17,8 @@ __all__ = [
     "BBH_TASKS",
     "DATA_DIR_ENV",
     "Example",
+    "II_ANSWER_FORMATS",
+    "II_TASKS",
     "LITE_BBH",
     "MMLU_SUBJECTS",
     "PLACEMENTS",

@@ -12,8 +12,10 @@ Two layouts are understood:
   the last 5 train examples (the two overlap when train has fewer than 10).
 
 Targets that are lists (several accepted references) become tuples; numbers
-become strings. Every field other than the input and target is kept in
-``Example.meta``.
+become strings. Unless a target field is named, ``targets`` is read when the
+records have it (a list of every accepted answer, as in the Instruction
+Induction layout), else ``target``, ``output`` or ``answer``. Every field other
+than the input and target is kept in ``Example.meta``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from gpo.tasks.base import Example, Placement, Target, Task, seeded_split
 Record = tuple[int, dict[str, Any]]
 """A record and the line number where it starts in its file."""
 
-TARGET_FALLBACKS: tuple[str, ...] = ("target", "output", "answer")
+TARGET_FALLBACKS: tuple[str, ...] = ("targets", "target", "output", "answer")
 """Fields tried in order for the target when no target field is named."""
 
 DEFAULT_SPLIT: dict[str, float] = {"train": 0.25, "eval": 0.25, "test": 0.5}
@@ -136,7 +138,7 @@ def _as_target(value: Any, where: str, field: str) -> Target:
 
 
 def pick_target_field(records: Sequence[Record], path: str | Path) -> str:
-    """The first of ``target``, ``output``, ``answer`` that the first record has.
+    """The first of ``targets``, ``target``, ``output``, ``answer`` that the first record has.
 
     Raises:
         DataError: The first record has none of them.
@@ -273,7 +275,7 @@ def load_file_task(
         location: A file, or a folder with one file per split.
         input_field: The field holding the question.
         target_field: The field holding the reference answer; default: the
-            first of ``target``, ``output``, ``answer`` present.
+            first of ``targets``, ``target``, ``output``, ``answer`` present.
         answer_format: Name of the answer format in :mod:`gpo.scoring`.
         seed: Seed of the shuffle that splits a single file.
         placement: Where the instruction goes in each question.

@@ -5,6 +5,8 @@ Spec strings:
 * ``bbh/<subtask>`` (27), ``mmlu/<subject>`` (57), ``gsm8k``, ``wsc``, ``webnlg``:
   the GPO paper's splits, read from the data folder (``data_dir`` or
   ``GPO_DATA_DIR``).
+* ``ii/<task>`` (13): Instruction Induction, read from the ``instruction-induction``
+  folder, which is the data folder itself or a folder inside it.
 * ``synthetic/<name>``: generated from a seed, no data needed.
 * ``jsonl:PATH`` and ``csv:PATH``: your own data (a file or a folder of splits).
 
@@ -17,15 +19,16 @@ over the query string). Every task takes:
   ``jsonl:``/``csv:`` file is split; fixed splits ignore it.
 
 ``jsonl:``/``csv:`` also take ``input_field`` (in a query string ``input``;
-default ``input``), ``target_field`` (``target``; default ``target``, else
-``output``, else ``answer``), ``answer_format`` (also ``format``; default
-``exact``) and, for a single file, ``split`` (``0.3,0.3,0.4`` or ``20,20,60``).
+default ``input``), ``target_field`` (``target``; default ``targets``, else
+``target``, else ``output``, else ``answer``), ``answer_format`` (also ``format``;
+default ``exact``; ``ii_exact``, ``ii_contains`` or ``ii_set`` for the
+Instruction Induction metric) and, for a single file, ``split`` (``0.3,0.3,0.4`` or ``20,20,60``).
 ``synthetic/`` tasks also take ``sizes`` (a dict), in a query string
 ``train=``, ``eval=``, ``test=``, ``format=``, ``few_shot=``.
 
 Example: ``jsonl:data.jsonl?input=question&target=answer&format=number&seed=1``.
 
-Groups (``bbh``, ``bbh/lite``, ``mmlu``, ``synthetic``) are expanded by
+Groups (``bbh``, ``bbh/lite``, ``mmlu``, ``ii``, ``synthetic``) are expanded by
 :func:`expand_tasks`.
 """
 
@@ -39,6 +42,7 @@ from urllib.parse import parse_qsl
 
 from gpo.errors import ConfigError
 import gpo.tasks.files as files
+import gpo.tasks.induction as induction
 import gpo.tasks.splits as splits
 import gpo.tasks.synthetic as synthetic
 from gpo.tasks.base import PLACEMENTS, Task
@@ -47,6 +51,7 @@ GROUPS: dict[str, Callable[[], list[str]]] = {
     "bbh": lambda: [f"bbh/{name}" for name in splits.BBH_TASKS],
     "bbh/lite": lambda: [f"bbh/{name}" for name in splits.LITE_BBH],
     "mmlu": lambda: [f"mmlu/{name}" for name in splits.MMLU_SUBJECTS],
+    "ii": lambda: [f"ii/{name}" for name in induction.II_TASKS],
     "synthetic": lambda: [f"synthetic/{name}" for name in synthetic.SYNTHETIC_TASKS],
 }
 """Names that stand for several tasks."""
@@ -55,6 +60,11 @@ _COMMON_OPTIONS = ("placement", "answer_format", "seed")
 _FILE_OPTIONS = _COMMON_OPTIONS + ("input_field", "target_field", "split")
 _SYNTHETIC_OPTIONS = _COMMON_OPTIONS + ("sizes",)
 _FILE_ALIASES = {"input": "input_field", "target": "target_field", "format": "answer_format"}
+
+
+def data_tasks() -> dict[str, splits.PaperTask]:
+    """Every task read from the data folder by spec: the paper's, then ``ii/`` (no file access)."""
+    return {**splits.paper_tasks(), **induction.induction_tasks()}
 
 
 @dataclass(frozen=True)
@@ -79,14 +89,15 @@ class TaskInfo:
 def list_tasks(data_dir: str | os.PathLike[str] | None = None) -> list[TaskInfo]:
     """Every named task, with whether its data is there.
 
-    The paper's tasks are always listed; they are available when their folder
-    exists under ``data_dir`` (default: ``GPO_DATA_DIR``). Synthetic tasks are
-    always available. Never raises for a missing data folder.
+    The paper's tasks and the ``ii/`` tasks are always listed; they are available
+    when their folder exists under ``data_dir`` (default: ``GPO_DATA_DIR``), or
+    under its ``gpo-splits`` / ``instruction-induction`` subfolder. Synthetic
+    tasks are always available. Never raises for a missing data folder.
     """
     root = splits.configured_data_dir(data_dir)
     infos = []
-    for info in splits.paper_tasks().values():
-        folder = root / info.folder if root is not None else None
+    for info in data_tasks().values():
+        folder = splits.collection_dir(root, info.collection) / info.folder if root is not None else None
         infos.append(
             TaskInfo(
                 name=info.name,
@@ -195,7 +206,7 @@ def _check_answer_format(name: str) -> str:
 
 
 def _unknown_task(name: str) -> ConfigError:
-    known = list(splits.paper_tasks()) + [f"synthetic/{n}" for n in synthetic.SYNTHETIC_TASKS]
+    known = list(data_tasks()) + [f"synthetic/{n}" for n in synthetic.SYNTHETIC_TASKS]
     lowered = name.lower()
     same_tail = [k for k in known if k.rsplit("/", 1)[-1] == lowered.rsplit("/", 1)[-1]]
     close = same_tail or difflib.get_close_matches(lowered, known, n=3, cutoff=0.6)
@@ -210,9 +221,10 @@ def load_task(spec: str, *, data_dir: str | os.PathLike[str] | None = None, **op
 
     Args:
         spec: ``bbh/navigate``, ``mmlu/anatomy``, ``gsm8k``, ``wsc``, ``webnlg``,
-            ``synthetic/word_sorting``, ``jsonl:PATH`` or ``csv:PATH``,
+            ``ii/first_word_letter``, ``synthetic/word_sorting``, ``jsonl:PATH`` or ``csv:PATH``,
             optionally followed by ``?key=value&...`` options.
-        data_dir: Folder of the paper's splits (default: ``GPO_DATA_DIR``).
+        data_dir: Folder of the paper's splits and/or ``instruction-induction``
+            (default: ``GPO_DATA_DIR``).
         **options: ``placement``, ``answer_format``, ``seed``, and per kind
             ``input_field``, ``target_field``, ``split`` (files) or ``sizes``
             (synthetic). They override options in the spec.
@@ -234,7 +246,7 @@ def load_task(spec: str, *, data_dir: str | os.PathLike[str] | None = None, **op
     key = name.lower()
     if key.startswith("synthetic/"):
         return _load_synthetic(spec, key.split("/", 1)[1], query, options)
-    info = splits.paper_tasks().get(key)
+    info = data_tasks().get(key)
     if info is None:
         if key in GROUPS:
             members = GROUPS[key]()

@@ -9,8 +9,10 @@ The splits are read from a folder laid out like ``gpo-splits``::
     DATA_DIR/common-nlp/WebNLG/...
 
 The folder is the ``data_dir`` argument, else the ``GPO_DATA_DIR`` environment
-variable. Task names and answer formats are constants here, so tasks can be
-listed without any data.
+variable; it may also be a folder that holds ``gpo-splits/`` (and, beside it,
+``instruction-induction/`` for the ``ii/`` tasks of :mod:`gpo.tasks.induction`).
+Task names and answer formats are constants here, so tasks can be listed without
+any data.
 
 References:
     GPO (Tang et al., 2025), arXiv:2402.17564, section "Experimental setup".
@@ -161,6 +163,8 @@ class PaperTask:
         target_field: The record field holding the reference answer.
         answer_format: Name of the answer format in :mod:`gpo.scoring`.
         description: One line for listings.
+        collection: The folder the task folder is in: the data folder itself, or
+            its subfolder of that name when there is one (see :func:`collection_dir`).
     """
 
     name: str
@@ -168,6 +172,7 @@ class PaperTask:
     target_field: str
     answer_format: str
     description: str
+    collection: str = "gpo-splits"
 
 
 def paper_tasks() -> dict[str, PaperTask]:
@@ -213,7 +218,24 @@ def paper_tasks() -> dict[str, PaperTask]:
     return tasks
 
 
-_LAYOUT_HINT = "pass --data-dir DIR or set GPO_DATA_DIR to a folder laid out like gpo-splits"
+def layout_hint(collection: str = "gpo-splits") -> str:
+    """How to point at the data folder of a collection of tasks."""
+    if collection == "gpo-splits":
+        return (
+            "pass --data-dir DIR or set GPO_DATA_DIR to a folder laid out like gpo-splits "
+            "(or one holding gpo-splits/)"
+        )
+    return f"pass --data-dir DIR or set GPO_DATA_DIR to the {collection} folder or a folder holding it"
+
+
+def collection_dir(root: Path, collection: str) -> Path:
+    """Where a collection's task folders are: ``root/collection`` if that is a folder, else ``root``.
+
+    So the data folder may be ``gpo-splits`` (or ``instruction-induction``) itself, or
+    a folder that holds them side by side.
+    """
+    inner = root / collection
+    return inner if inner.is_dir() else root
 
 
 def configured_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:
@@ -224,17 +246,20 @@ def configured_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:
     return Path(env).expanduser() if env else None
 
 
-def resolve_data_dir(data_dir: str | os.PathLike[str] | None, task_name: str) -> Path:
+def resolve_data_dir(
+    data_dir: str | os.PathLike[str] | None, task_name: str, collection: str = "gpo-splits"
+) -> Path:
     """The data folder for ``task_name``, checked to exist.
 
     Raises:
         DataError: No folder is configured, or the configured one does not exist.
     """
     folder = configured_data_dir(data_dir)
+    hint = layout_hint(collection)
     if folder is None:
-        raise DataError(f"no data folder set for task {task_name}", hint=_LAYOUT_HINT)
+        raise DataError(f"no data folder set for task {task_name}", hint=hint)
     if not folder.is_dir():
-        raise DataError(f"data folder {folder} does not exist (needed by task {task_name})", hint=_LAYOUT_HINT)
+        raise DataError(f"data folder {folder} does not exist (needed by task {task_name})", hint=hint)
     return folder
 
 
@@ -260,13 +285,13 @@ def load_paper_task(
         DataError: The data folder, the task folder or its train/eval/test files
             are missing, or a record is malformed.
     """
-    root = resolve_data_dir(data_dir, info.name)
+    root = collection_dir(resolve_data_dir(data_dir, info.name, info.collection), info.collection)
     folder = root / info.folder
     if not folder.is_dir():
-        raise DataError(
-            f"no data for task {info.name}: folder {folder} does not exist",
-            hint=f"check that {root} is laid out like gpo-splits ({info.folder}/train.jsonl, ...)",
-        )
+        hint = f"check that {root} is laid out like {info.collection} ({info.folder}/train.jsonl, ...)"
+        if (root.parent / info.collection / info.folder).is_dir():
+            hint += f", or pass --data-dir {root.parent}, which holds {info.collection}/"
+        raise DataError(f"no data for task {info.name}: folder {folder} does not exist", hint=hint)
     splits: dict[str, list[Example]] = {}
     for split, filename in SPLIT_FILES.items():
         path = folder / filename
@@ -277,7 +302,7 @@ def load_paper_task(
     if not any(name in splits for name in ("train", "eval", "test")):
         raise DataError(
             f"no data for task {info.name}: {folder} has none of train.jsonl, eval.jsonl, test.jsonl",
-            hint=f"check that {root} is laid out like gpo-splits",
+            hint=f"check that {root} is laid out like {info.collection}",
         )
     return Task(
         name=info.name,
