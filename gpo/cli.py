@@ -353,6 +353,11 @@ def _fmt(score: Optional[float]) -> str:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Mini-batch size B (reflections, steps per epoch).")
 @click.option("--optimizer-temperature", type=click.FloatRange(min=0), default=None, help="Sampling temperature of the optimizer (default 1.0).")
 @click.option("--optimizer-max-tokens", type=click.IntRange(min=1), default=None, help="Cap on each optimizer sample (default 512).")
+@click.option("--mistakes", type=click.IntRange(min=0), default=None, help="Wrong eval answers of the current prompt shown to the optimizer (quick: 3; paper: 0).")
+@click.option("--diverse-examples/--random-examples", default=None, help="Demonstrations with different outputs (quick), or drawn at random (paper).")
+@click.option("--hygiene/--no-hygiene", default=None, help="Reject candidates that copy a demonstration or echo the meta-prompt, by similarity (quick: on).")
+@click.option("--clip-over-budget/--no-clip-over-budget", default=None, help="Clip candidates still over the edit budget after resampling to it (quick: on).")
+@click.option("--tie-break", type=click.IntRange(min=0), default=None, help="Score candidates tied for a step's best on N more examples (quick: 12; 0: earliest wins).")
 @click.option("--format-examples", "num_format_examples", type=click.IntRange(min=0), default=None, help="Examples shown in the meta-prompt.")
 @click.option("--two-round/--one-round", default=None, help="Answer extraction mode (default: the protocol's).")
 @click.option("--answer-tokens", type=click.IntRange(min=1), default=None, help="Cap on the task model's first answer (default: the protocol's).")
@@ -490,7 +495,8 @@ def _report(result, as_json: bool) -> None:
     if s.get("dry_run"):
         _console().print(_usage_table(s, "Dry run: what this run would spend (no model was called)"))
         click.echo(
-            "Requests are exact for the worst case (every candidate new); input tokens are "
+            "Requests are exact for the worst case (every candidate new) without resampling and "
+            "tie-breaks (--protocol paper); the quick protocol's depend on the answers. Input tokens are "
             "estimated at 4 characters per token, output tokens at each call's cap."
         )
     else:
@@ -500,6 +506,10 @@ def _report(result, as_json: bool) -> None:
         f"optimizer {u['optimizer'].get('requests', 0)} paid / {u['optimizer'].get('calls', 0)}; "
         f"{s['steps_completed']} steps in {s['seconds']:.0f} s ({s['stopped_reason']})"
     )
+    eb = s.get("edit_budget") or {}
+    if eb.get("rate") is not None:
+        clipped = f", {eb['clipped']} clipped to it" if eb.get("clipped") else ""
+        click.echo(f"edit budget: {eb['within']} of {eb['scored']} scored candidates within it ({eb['rate']:.0%}{clipped})")
     t = s.get("timings") or {}
     if t.get("mean_step") is not None:
         click.echo(

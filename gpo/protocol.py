@@ -41,6 +41,27 @@ class Protocol:
     eval_limit: Optional[int] = None
     test_limit: Optional[int] = None
     initial_prompt: str = COT_PROMPT
+    # Beyond the paper: what lets small optimizer models work (every method alike).
+    mistakes: int = 0
+    diverse_examples: bool = False
+    hygiene: bool = False
+    reject_over_budget: bool = False
+    max_resample_rounds: int = 2
+    clip_over_budget: bool = False
+    tie_break: int = 0
+
+    @property
+    def beyond_paper(self) -> dict[str, Any]:
+        """The settings of this protocol that go beyond the paper, as part options."""
+        return {
+            "mistakes": self.mistakes,
+            "diverse_examples": self.diverse_examples,
+            "hygiene": self.hygiene,
+            "reject_over_budget": self.reject_over_budget,
+            "max_resample_rounds": self.max_resample_rounds,
+            "clip_over_budget": self.clip_over_budget,
+            "tie_break": self.tie_break,
+        }
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -53,6 +74,13 @@ PROTOCOLS: dict[str, Protocol] = {
         max_tokens=48,
         eval_limit=12,
         test_limit=24,
+        mistakes=3,
+        diverse_examples=True,
+        hygiene=True,
+        reject_over_budget=True,
+        max_resample_rounds=1,
+        clip_over_budget=True,
+        tie_break=12,
     ),
 }
 
@@ -94,6 +122,7 @@ _PART_OPTIONS = (
     "information", "trajectory", "k", "embedder", "refinement", "schedule", "lr_init", "lr_end",
     "warmup_steps", "selection", "reject_over_budget", "max_resample_rounds", "batch_size",
     "num_candidates", "num_format_examples", "optimizer_temperature", "optimizer_max_tokens",
+    "mistakes", "diverse_examples", "hygiene", "clip_over_budget", "tie_break",
 )
 
 
@@ -224,6 +253,8 @@ class RunConfig:
             parts.setdefault("batch_size", proto.batch_size)
             parts.setdefault("num_candidates", proto.num_candidates)
             parts.setdefault("num_format_examples", proto.num_format_examples)
+            for name, value in proto.beyond_paper.items():
+                parts.setdefault(name, value)
         optimizer = build_optimizer(method, **parts)
         task_obj = load_task(task, data_dir=data_dir, **({"placement": placement} if placement else {}))
         if steps is None and (epochs is not None or proto.steps is None):
@@ -269,7 +300,8 @@ class RunConfig:
         Such a ``config.json`` kept the preset's name and the flags that changed it.
         """
         args = dict(args)
-        parts = {k: args.pop(k) for k in list(args) if k in _PART_OPTIONS}
+        parts = {**PROTOCOLS["paper"].beyond_paper}  # such runs had none of these
+        parts.update({k: args.pop(k) for k in list(args) if k in _PART_OPTIONS})
         keep = {f.name for f in dataclasses.fields(cls)} - {"optimizer", "follow_up_tokens", "placement"}
         options = {k: v for k, v in args.items() if k in keep and k not in ("task", "method")}
         options["placement"] = args.get("placement")

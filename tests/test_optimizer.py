@@ -378,7 +378,9 @@ def test_cli_runs_an_ablation_with_flags(capsys, tmp_path):
     assert out["optimizer"]["trajectory"] == "importance(k=3)"
     assert out["optimizer"]["learning_rate"] == "linear(30→5)"
     lines = [json.loads(x) for x in (tmp_path / "trajectory.jsonl").read_text().splitlines()]
-    assert [x["edit_budget"] for x in lines] == [17] * 3 + [5] * 3
+    assert {x["step"]: x["edit_budget"] for x in lines} == {1: 17, 2: 5}
+    # Candidates over the budget are resampled once, then clipped: every scored one is within it.
+    assert all(x["edit_distance"] <= x["edit_budget"] for x in lines if x["prompt"] and not x["rejected"])
 
 
 def test_a_hand_built_optimizer_runs_and_round_trips(tmp_path):

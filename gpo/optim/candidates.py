@@ -31,9 +31,9 @@ References:
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
-from gpo.optim.edits import word_edit_distance
+from gpo.optim.edits import clip_edits, word_edit_distance
 from gpo.optim.state import Candidate
 
 __all__ = [
@@ -524,6 +524,8 @@ def make_candidates(
     max_ratio: Optional[float] = None,
     examples: Sequence[str] = (),
     step: int = 0,
+    clip_over_budget: bool = False,
+    hygiene: Optional[Callable[[str], tuple[str, Optional[str]]]] = None,
 ) -> list[Candidate]:
     """Turns one step's optimizer completions into candidates.
 
@@ -546,6 +548,10 @@ def make_candidates(
         max_ratio: Longest acceptable prompt relative to ``current`` (off by default).
         examples: The example inputs shown in the meta-prompt (copies are rejected).
         step: The step the candidates belong to.
+        clip_over_budget: Clip an over-budget prompt's change to the budget
+            (:func:`gpo.optim.edits.clip_edits`) instead of flagging or rejecting it.
+        hygiene: Cleans a parsed prompt and may reject it: ``text -> (text, reason)``
+            (see :mod:`gpo.optim.hygiene`).
 
     Returns:
         One candidate per completion, in order, with ``parent`` and ``edit_budget`` set.
@@ -584,7 +590,11 @@ def make_candidates(
             head = cut_meta_echo(raw)
             if head and head != raw.strip():
                 text = extract_prompt(head)
-        reason = check_candidate(
+        reason = None
+        if text and hygiene is not None:
+            text, reason = hygiene(text)
+            text = normalize_prompt(text)
+        reason = reason or check_candidate(
             text, current=current, max_words=max_words, max_ratio=max_ratio, examples=examples
         )
         if reason is not None:
@@ -592,6 +602,13 @@ def make_candidates(
             continue
         distance = word_edit_distance(current, text or "")
         over = budget is not None and distance > budget
+        clipped_from = None
+        if over and clip_over_budget:
+            clipped_from, text = text, normalize_prompt(clip_edits(current, text, budget))
+            distance, over = word_edit_distance(current, text), False
+            if not text:
+                out.append(make(text, raw, index, None, rejected="nothing left after clipping", clipped_from=clipped_from))
+                continue
         if over and reject_over_budget:
             reason = f"over edit budget ({distance} > {budget} words)"
             out.append(make(text, raw, index, distance, rejected=reason, over_budget=True))
@@ -599,5 +616,5 @@ def make_candidates(
         key = normalize_prompt(text)
         duplicate = key in known
         known.add(key)
-        out.append(make(text, raw, index, distance, duplicate=duplicate, over_budget=over))
+        out.append(make(text, raw, index, distance, duplicate=duplicate, over_budget=over, clipped_from=clipped_from))
     return out

@@ -49,11 +49,19 @@ def minibatch(train: Sequence[Example], batch_size: int, step: int, seed: int) -
 
 @dataclass(frozen=True)
 class CurrentInfo:
-    """What the meta-prompt shows of the current prompt."""
+    """What the meta-prompt shows of the current prompt.
+
+    Attributes:
+        prompt: The current prompt.
+        score: Its eval score, when shown.
+        reflection: The optimizer model's reflection on its mistakes, when used.
+        mistakes: Eval examples it got wrong, as ``(input, model's answer, target)``.
+    """
 
     prompt: str
     score: Optional[float] = None
     reflection: Optional[str] = None
+    mistakes: tuple[tuple[str, str, str], ...] = ()
 
 
 @register_part("information")
@@ -66,12 +74,16 @@ class CurrentInformation:
         reflection: Write and show a reflection on its mistakes (R).
         batch_size: Size B of the training mini-batch the reflection looks at.
         max_shown: At most this many wrong examples go into the reflection call.
+        mistakes: Show this many eval examples the current prompt got wrong, with the
+            task model's answers (0: none, as in the paper). The answers were already
+            paid for when the prompt was scored.
     """
 
     score: bool = True
     reflection: bool = False
     batch_size: int = 8
     max_shown: int = 4
+    mistakes: int = 0
 
     @property
     def name(self) -> str:
@@ -80,7 +92,16 @@ class CurrentInformation:
     async def gather(self, prompt: str, score: float, *, step: int, objective: "Objective", ask: Ask) -> CurrentInfo:
         """The current information of a step (a reflection costs a mini-batch and a call)."""
         reflection = await self.reflect(prompt, step=step, objective=objective, ask=ask) if self.reflection else None
-        return CurrentInfo(prompt=prompt, score=score if self.score else None, reflection=reflection)
+        mistakes: tuple = ()
+        if self.mistakes > 0:
+            result = await objective.results_of(prompt)
+            wrong = [r for r in result.results if not r.error and r.score < 1.0][: self.mistakes]
+            placement = objective.task.placement
+            mistakes = tuple(
+                (render_placeholder(r.input, placement), _shorten((r.final_output or r.output).strip()), display_target(r.target))
+                for r in wrong
+            )
+        return CurrentInfo(prompt=prompt, score=score if self.score else None, reflection=reflection, mistakes=mistakes)
 
     async def reflect(self, prompt: str, *, step: int, objective: "Objective", ask: Ask) -> str:
         """Scores ``prompt`` on the step's mini-batch and asks why the wrong ones failed."""
@@ -100,6 +121,16 @@ class CurrentInformation:
         )
         text = P.REFLECTION_PROMPT.format(prompt=prompt, examples=examples)
         return (await ask(text, "reflection")).strip()
+
+
+def _shorten(text: str, words: int = 40) -> str:
+    """At most ``words`` words of a model's answer.
+
+    >>> _shorten("a b c", 2)
+    'a b …'
+    """
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words]) + " …"
 
 
 def parse_information(name: str, batch_size: int = 8) -> CurrentInformation:

@@ -42,10 +42,34 @@ class Objective:
     seed: int = 0
     make_embedder: Optional[Callable[[str], Any]] = None
     _embedders: dict[str, Any] = field(default_factory=dict, repr=False)
+    _results: dict[str, EvalResult] = field(default_factory=dict, repr=False)
 
     async def score(self, prompts: Sequence[str]) -> list[EvalResult]:
         """Scores prompts on the eval examples (requests grouped by example)."""
-        return await self.evaluator.evaluate_many(list(prompts), self.eval_examples, split="eval")
+        results = await self.evaluator.evaluate_many(list(prompts), self.eval_examples, split="eval")
+        self._results.update(zip(prompts, results))
+        return results
+
+    async def results_of(self, prompt: str) -> EvalResult:
+        """A prompt's per-example eval results (scored again from the cache after a resume)."""
+        if prompt not in self._results:
+            await self.score([prompt])
+        return self._results[prompt]
+
+    def more_examples(self, n: int) -> list[Example]:
+        """Up to ``n`` examples beyond the eval examples: the rest of the eval split, then train."""
+        seen = {ex.id for ex in self.eval_examples}
+        out: list[Example] = []
+        for split in ("eval", "train"):
+            for ex in self.task.splits.get(split) or []:
+                if ex.id not in seen and len(out) < n:
+                    seen.add(ex.id)
+                    out.append(ex)
+        return out
+
+    async def score_on_many(self, prompts: Sequence[str], examples: Sequence[Example], split: str) -> list[EvalResult]:
+        """Scores several prompts on other examples (a tie-break's extra evidence)."""
+        return await self.evaluator.evaluate_many(list(prompts), examples, split=split)
 
     async def score_on(self, prompt: str, examples: Sequence[Example], split: str) -> EvalResult:
         """Scores one prompt on other examples (a reflection's mini-batch)."""

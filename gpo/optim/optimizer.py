@@ -28,11 +28,15 @@ from gpo.optim.selection import PaperSelection, Selection, make_selection
 from gpo.optim.state import OptimizerState, TrajectoryEntry
 from gpo.optim.update import GenerationUpdate, Update, make_update
 from gpo.seeding import rng_for
+from gpo.tasks.base import display_target
 
 __all__ = ["PromptOptimizer", "LearningRate"]
 
 _PARTS = ("information", "momentum", "update", "learning_rate", "selection")
-_UPDATE_SETTINGS = ("num_candidates", "temperature", "max_tokens", "reject_over_budget", "max_resample_rounds")
+_UPDATE_SETTINGS = (
+    "num_candidates", "temperature", "max_tokens", "reject_over_budget", "max_resample_rounds",
+    "clip_over_budget", "hygiene",
+)
 
 
 @dataclass
@@ -49,6 +53,8 @@ class PromptOptimizer:
             a function of the step or a factory of the run length.
         selection: Which prompt the next step continues from.
         num_format_examples: Demonstrations shown in the meta-prompt.
+        diverse_examples: Draw demonstrations with different outputs where the pool has
+            them (the paper draws them at random). Beyond the paper.
         evaluation_only: Do not optimize; only score the initial prompt (CoT, Empty).
         initial_prompt: The method's own starting prompt, when it has one.
         name: The preset's name (``custom`` when built by hand).
@@ -64,6 +70,7 @@ class PromptOptimizer:
     learning_rate: Any = field(default_factory=LearningRate)
     selection: Any = field(default_factory=PaperSelection)
     num_format_examples: int = 3
+    diverse_examples: bool = False
     evaluation_only: bool = False
     initial_prompt: Optional[str] = None
     name: str = "custom"
@@ -112,6 +119,7 @@ class PromptOptimizer:
         data: dict[str, Any] = {name: part_to_dict(getattr(self, name)) for name in _PARTS}
         data.update(
             num_format_examples=self.num_format_examples,
+            diverse_examples=self.diverse_examples,
             evaluation_only=self.evaluation_only,
             initial_prompt=self.initial_prompt,
             name=self.name,
@@ -126,6 +134,7 @@ class PromptOptimizer:
             return cls(
                 **parts,
                 num_format_examples=int(data["num_format_examples"]),
+                diverse_examples=bool(data.get("diverse_examples", False)),
                 evaluation_only=bool(data["evaluation_only"]),
                 initial_prompt=data.get("initial_prompt"),
                 name=str(data.get("name", "custom")),
@@ -146,6 +155,7 @@ class PromptOptimizer:
             "selection": self.selection.describe(),
             "num_candidates": u.num_candidates,
             "num_format_examples": self.num_format_examples,
+            "diverse_examples": self.diverse_examples,
             "temperature": u.temperature,
             "max_tokens": u.max_tokens,
             "reject_over_budget": u.reject_over_budget,
@@ -157,8 +167,9 @@ class PromptOptimizer:
     async def init(self, objective: Objective, initial_prompt: str, total_steps: int) -> OptimizerState:
         """Draws the demonstrations and scores the initial prompt on the eval split."""
         pool = objective.format_pool()
-        m = min(self.num_format_examples, len(pool))
-        indices = sorted(rng_for(objective.seed, "format").sample(range(len(pool)), m))
+        indices = draw_demonstrations(
+            [display_target(ex.target) for ex in pool], self.num_format_examples, objective.seed, self.diverse_examples
+        )
         (result,) = await objective.score([initial_prompt])
         return OptimizerState(
             total_steps=0 if self.evaluation_only else total_steps,
@@ -178,13 +189,19 @@ class PromptOptimizer:
         pool = objective.format_pool()
         examples = [pool[i] for i in state.format_indices]
         text = self.update.render(info, view, examples, objective.task.placement, budget)
+        shown = [ex.input for ex in examples] + [m[0] for m in info.mistakes]
+        targets = [display_target(ex.target) for ex in examples] + [m[2] for m in info.mistakes]
+        echo_source = text
+        for prompt in {current.prompt, *(e.prompt for e in view.entries)}:
+            echo_source = echo_source.replace(prompt, " ") if prompt else echo_source
         candidates = await self.update.propose(
             text,
             calls=calls,
             current=current.prompt,
             seen=state.scores,
             budget=budget,
-            examples=[ex.input for ex in examples],
+            examples=list(zip(shown, targets)),
+            echo_source=echo_source,
         )
         fresh = list(dict.fromkeys(c.prompt for c in candidates if c.scored and c.prompt not in state.scores))
         scores = dict(zip(fresh, (r.score for r in await objective.score(fresh)))) if fresh else {}
@@ -192,7 +209,9 @@ class PromptOptimizer:
         for c in candidates:
             if c.scored:
                 c.eval_score = known[c.prompt]
-        chosen = self.selection.select([(c.prompt, c.eval_score) for c in candidates if c.scored], state.history)
+        chosen = await self.selection.choose(
+            [(c.prompt, c.eval_score) for c in candidates if c.scored], state.history, objective
+        )
         for c in candidates:
             if c.scored and c.prompt == chosen:
                 c.selected = True
@@ -209,3 +228,29 @@ class PromptOptimizer:
     def schedule_of(self, total_steps: int):
         """The edit budget of each step of a run of ``total_steps`` steps."""
         return self.learning_rate.build(max(1, total_steps))
+
+
+def draw_demonstrations(outputs: list[str], m: int, seed: int, diverse: bool) -> list[int]:
+    """Which of a pool's examples the meta-prompt shows: ``m`` indices, sorted.
+
+    The paper's draw is uniform (seeded). ``diverse`` first takes one example of each
+    distinct output, in a seeded order, then fills up uniformly.
+
+    >>> outputs = ["Yes", "Yes", "Yes", "No"]
+    >>> sorted(outputs[i] for i in draw_demonstrations(outputs, 2, 0, diverse=True))
+    ['No', 'Yes']
+    """
+    m = min(m, len(outputs))
+    rng = rng_for(seed, "format")
+    if not diverse:
+        return sorted(rng.sample(range(len(outputs)), m))
+    order = list(range(len(outputs)))
+    rng.shuffle(order)
+    chosen: list[int] = []
+    seen: set[str] = set()
+    for i in order:
+        if outputs[i] not in seen and len(chosen) < m:
+            seen.add(outputs[i])
+            chosen.append(i)
+    chosen += [i for i in order if i not in chosen][: m - len(chosen)]
+    return sorted(chosen)

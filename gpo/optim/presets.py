@@ -179,6 +179,11 @@ def build_optimizer(
     num_format_examples: Optional[int] = None,
     optimizer_temperature: Optional[float] = None,
     optimizer_max_tokens: Optional[int] = None,
+    mistakes: Optional[int] = None,
+    diverse_examples: Optional[bool] = None,
+    hygiene: Optional[bool] = None,
+    clip_over_budget: Optional[bool] = None,
+    tie_break: Optional[int] = None,
 ) -> PromptOptimizer:
     """A preset (or a given optimizer) with parts changed by name: what the CLI's flags do.
 
@@ -201,16 +206,28 @@ def build_optimizer(
         num_format_examples: Demonstrations in the meta-prompt.
         optimizer_temperature: Sampling temperature of the optimizer.
         optimizer_max_tokens: Cap on each optimizer sample.
+        mistakes: Wrong eval answers of the current prompt shown in the meta-prompt.
+        diverse_examples: Demonstrations with different outputs.
+        hygiene: Reject candidates that copy a demonstration or echo the meta-prompt.
+        clip_over_budget: Clip candidates still over the edit budget to it.
+        tie_break: Extra examples that break ties at the top of a step (0: none).
     """
+    import dataclasses
+
     from gpo.optim.direction import parse_information
     from gpo.optim.momentum import RelevanceMomentum, make_momentum
+    from gpo.optim.selection import TieBreak, make_selection
 
     opt = get_preset(method) if isinstance(method, str) else method
     changes: dict[str, Any] = {}
-    if information is not None or batch_size is not None:
-        changes["information"] = parse_information(
-            information or opt.information.name, batch_size or opt.information.batch_size
-        )
+    if information is not None or batch_size is not None or mistakes is not None:
+        info = opt.information
+        if information is not None or batch_size is not None:
+            info = dataclasses.replace(
+                parse_information(information or info.name, batch_size or info.batch_size),
+                max_shown=info.max_shown, mistakes=info.mistakes,
+            )
+        changes["information"] = info if mistakes is None else dataclasses.replace(info, mistakes=mistakes)
     if trajectory is not None or k is not None or embedder is not None:
         old = opt.momentum
         old_embedder = old.embedder if isinstance(old, RelevanceMomentum) else "auto"
@@ -223,15 +240,22 @@ def build_optimizer(
             end_value=lr.end_value if lr_end is None else lr_end,
             warmup_steps=lr.warmup_steps if warmup_steps is None else warmup_steps,
         )
+    if selection is not None or tie_break is not None:
+        current = opt.selection.selection if isinstance(opt.selection, TieBreak) else opt.selection
+        rule = make_selection(selection) if selection is not None else current
+        extra = tie_break if tie_break is not None else getattr(opt.selection, "examples", 0)
+        changes["selection"] = TieBreak(rule, extra) if extra else rule
     for name, value in (
         ("refinement", refinement),
-        ("selection", selection),
         ("reject_over_budget", reject_over_budget),
         ("max_resample_rounds", max_resample_rounds),
         ("num_candidates", num_candidates),
         ("num_format_examples", num_format_examples),
         ("temperature", optimizer_temperature),
         ("max_tokens", optimizer_max_tokens),
+        ("diverse_examples", diverse_examples),
+        ("hygiene", hygiene),
+        ("clip_over_budget", clip_over_budget),
     ):
         if value is not None:
             changes[name] = value

@@ -32,6 +32,13 @@ CURRENT_UNSCORED = "The current prompt is:\n{prompt}"
 
 REFLECTION_SECTION = "Why the current prompt fails on some examples:\n{reflection}"
 
+MISTAKES_SECTION = (
+    "With the current prompt, the model got these examples wrong (its answer, then the output "
+    "that was expected). A better prompt tells the model what to do with the input and in "
+    "exactly what form to answer:"
+)
+MISTAKE = "Input:\n{input}\nModel's answer:\n{output}\nExpected output:\n{target}"
+
 APPLICATION = (
     "The prompt replaces <Prompt> in every input. When the model's answer differs from the "
     "given output, it counts as wrong. Some examples:"

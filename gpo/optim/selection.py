@@ -6,12 +6,15 @@ References:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from gpo.errors import ConfigError
 from gpo.optim.parts import register_part
 from gpo.optim.state import TrajectoryEntry
+
+if TYPE_CHECKING:
+    from gpo.optim.objective import Objective
 
 SELECTIONS = ("paper", "elitist")
 
@@ -68,6 +71,12 @@ class Selection:
         """The next prompt, from the step's scored candidates and the trajectory so far."""
         raise NotImplementedError
 
+    async def choose(
+        self, pool: Sequence[tuple[str, float]], history: Sequence[TrajectoryEntry], objective: "Objective"
+    ) -> str:
+        """Like :meth:`select`; a rule that needs more evidence may score prompts here."""
+        return self.select(pool, history)
+
     def describe(self) -> str:
         return self.name
 
@@ -92,6 +101,49 @@ class ElitistSelection(Selection):
 
     def select(self, pool, history) -> str:
         return select_elitist(pool, history[-1].prompt, history[-1].score)
+
+
+@register_part("selection.tie_break")
+@dataclass(frozen=True)
+class TieBreak(Selection):
+    """Breaks ties at the top of a step's pool with more evidence, then lets a rule choose.
+
+    On a small eval split several candidates often share the best score, and the rule
+    alone would take the earliest generated. Here the tied candidates are scored on up
+    to ``examples`` more examples (the eval split's examples beyond the run's limit, then
+    the train split) and reordered by that score, best first; ties that remain keep
+    their order. Their eval scores are not changed.
+
+    Args:
+        selection: The rule that chooses from the reordered pool.
+        examples: How many more examples the tied candidates are scored on.
+    """
+
+    selection: Selection = field(default_factory=lambda: PaperSelection())
+    examples: int = 20
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.selection.name
+
+    def describe(self) -> str:
+        return f"{self.selection.describe()}+tie-break({self.examples})"
+
+    def select(self, pool, history) -> str:
+        return self.selection.select(pool, history)
+
+    async def choose(self, pool, history, objective) -> str:
+        pool = list(pool)
+        if pool and self.examples > 0:
+            top = max(score for _, score in pool)
+            tied = list(dict.fromkeys(p for p, score in pool if score == top))
+            extra = objective.more_examples(self.examples)
+            if len(tied) > 1 and extra:
+                results = await objective.score_on_many(tied, extra, split="tie-break")
+                rank = {p: r.score for p, r in zip(tied, results)}
+                order = sorted(range(len(pool)), key=lambda i: (-pool[i][1], -rank.get(pool[i][0], 0.0), i))
+                pool = [pool[i] for i in order]
+        return await self.selection.choose(pool, history, objective)
 
 
 def make_selection(name: str) -> Selection:

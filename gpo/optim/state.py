@@ -60,6 +60,8 @@ class Candidate:
         rejected: Why it was rejected, if it was.
         selected: Chosen as the step's next prompt.
         meta_prompt_id: The id of the meta-prompt in ``meta_prompts.jsonl``.
+        clipped_from: The proposal before its change was clipped to the edit budget
+            (written only when that happened).
     """
 
     step: int
@@ -75,6 +77,7 @@ class Candidate:
     rejected: Optional[str] = None
     selected: bool = False
     meta_prompt_id: Optional[str] = None
+    clipped_from: Optional[str] = None
 
     @property
     def ok(self) -> bool:
@@ -87,7 +90,10 @@ class Candidate:
         return bool(self.prompt) and self.rejected is None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))  # fields hold JSON values; no deep copy needed
+        data = dict(vars(self))  # fields hold JSON values; no deep copy needed
+        if data["clipped_from"] is None:
+            del data["clipped_from"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Candidate":

@@ -72,6 +72,9 @@ def render_meta_prompt(
         parts.append(P.CURRENT_UNSCORED.format(prompt=info.prompt))
     if info.reflection:
         parts.append(P.REFLECTION_SECTION.format(reflection=info.reflection))
+    if info.mistakes:
+        shown = "\n\n".join(P.MISTAKE.format(input=i, output=o, target=t) for i, o, t in info.mistakes)
+        parts.append(P.MISTAKES_SECTION + "\n\n" + shown)
     if examples:
         shown = "\n\n".join(
             P.EXAMPLE.format(
@@ -98,6 +101,11 @@ class Update:
         reject_over_budget: Reject and resample candidates that change more words than
             the step's budget allows.
         max_resample_rounds: Resampling rounds per step when rejecting over budget.
+        clip_over_budget: Clip the change of a candidate still over budget after the
+            last round to the budget (:func:`gpo.optim.edits.clip_edits`), so the learning
+            rate bounds every scored candidate. Beyond the paper.
+        hygiene: Strip preambles and reject candidates that copy a demonstration or echo
+            the meta-prompt, by similarity (:mod:`gpo.optim.hygiene`). Beyond the paper.
     """
 
     num_candidates: int = 8
@@ -105,6 +113,8 @@ class Update:
     max_tokens: int = 512
     reject_over_budget: bool = False
     max_resample_rounds: int = 2
+    clip_over_budget: bool = False
+    hygiene: bool = False
     refinement = "generation"
 
     def __post_init__(self) -> None:
@@ -136,7 +146,8 @@ class Update:
         current: str,
         seen: Iterable[str],
         budget: Optional[int],
-        examples: Sequence[str],
+        examples: Sequence[tuple[str, str]],
+        echo_source: str = "",
     ) -> list[Candidate]:
         """Samples the meta-prompt and parses the candidates, resampling those over budget.
 
@@ -146,7 +157,8 @@ class Update:
             current: The current prompt.
             seen: Prompts already scored in the run.
             budget: The step's word budget (``None``: no limit).
-            examples: Inputs of the demonstrations (copies are rejected).
+            examples: The demonstrations shown, as ``(input, output)`` (copies are rejected).
+            echo_source: The meta-prompt's own wording, without the prompts it shows.
 
         Returns:
             Every candidate of every round, in sample order.
@@ -155,7 +167,9 @@ class Update:
         known = set(seen)
         out: list[Candidate] = []
         want, round_ = self.num_candidates, 0
+        clean = self._hygiene(examples, echo_source) if self.hygiene else None
         while True:
+            last = not self.reject_over_budget or round_ >= self.max_resample_rounds
             texts, mp_id = await calls.sample(
                 messages, n=want, temperature=self.temperature, max_tokens=self.max_tokens, round_=round_
             )
@@ -164,18 +178,30 @@ class Update:
                 current=current,
                 seen=known | {c.prompt for c in out if c.scored},
                 budget=budget,
-                reject_over_budget=self.reject_over_budget,
+                reject_over_budget=self.reject_over_budget and not (last and self.clip_over_budget),
                 start_index=len(out),
-                examples=examples,
+                examples=[inp for inp, _ in examples],
                 step=calls.step,
+                clip_over_budget=self.clip_over_budget and last,
+                hygiene=clean,
             )
             for c in cands:
                 c.meta_prompt_id = mp_id
             out.extend(cands)
             over = [c for c in cands if c.over_budget and not c.ok]
-            if not (self.reject_over_budget and over) or round_ >= self.max_resample_rounds:
+            if last or not over:
                 return out
             want, round_ = len(over), round_ + 1
+
+    @staticmethod
+    def _hygiene(examples: Sequence[tuple[str, str]], echo_source: str):
+        from gpo.optim.hygiene import hygiene_reason, strip_preamble
+
+        def clean(text: str) -> tuple[str, Optional[str]]:
+            text = strip_preamble(text)
+            return text, hygiene_reason(text, examples=examples, meta_prompt_template=echo_source)
+
+        return clean
 
 
 @register_part("update.generation")

@@ -112,6 +112,7 @@ class CandidateView:
     rejected: Optional[str]
     selected: bool
     meta_prompt_id: Optional[str]
+    clipped_from: Optional[str] = None
 
 
 @dataclass
@@ -190,6 +191,7 @@ def _steps(run: RunData) -> list[StepView]:
                     rejected=c.rejected,
                     selected=c.selected,
                     meta_prompt_id=c.meta_prompt_id,
+                    clipped_from=c.clipped_from,
                 )
             )
         views.append(view)
@@ -263,6 +265,12 @@ def statistics(run: RunData) -> tuple[list[ExamplePair], Optional[PairedComparis
     return pairs, comparison, overfit
 
 
+def _adherence(run: RunData) -> dict[str, Any]:
+    from gpo.runs.runner import budget_adherence
+
+    return budget_adherence(run.candidates)
+
+
 def build_context(run: RunData) -> dict[str, Any]:
     from gpo.protocol import lighter_than_paper
 
@@ -281,6 +289,7 @@ def build_context(run: RunData) -> dict[str, Any]:
         "gpo_version": getattr(gpo, "__version__", "?"),
         "title": f"{run.task} · {run.method}",
         "settings": sorted((k, v) for k, v in run.args.items() if k != "optimizer"),
+        "adherence": summary.get("edit_budget") or _adherence(run),
         "lighter": lighter_than_paper(run.args),
         "protocol": run.args.get("protocol"),
         "optimizer_settings": sorted(run.optimizer_settings.items()),

@@ -215,6 +215,7 @@ class Runner:
                 "optimizer": self.objective.optimizer_lm.spec,
                 "embedder": embedders[0] if embedders else None,
             },
+            "edit_budget": budget_adherence(state.candidates),
             "usage": usage,
             "usage_by_step": summarize_by_step(self.ledger.records),
             "dry_run": bool(self.config.dry_run),
@@ -304,3 +305,21 @@ class Runner:
         return await self._finalize(reason)
 
 
+
+
+def budget_adherence(candidates) -> dict[str, Any]:
+    """How well the learning rate bounded the change of the candidates that were scored.
+
+    Returns:
+        ``scored`` (new candidates scored under a word budget), ``within`` (of them, those
+        whose edit distance is within it), ``clipped`` (of them, those clipped to it) and
+        ``rate`` (``within / scored``; ``None`` without a budget).
+    """
+    bounded = [c for c in candidates if c.scored and not c.duplicate and c.edit_budget is not None]
+    within = sum(1 for c in bounded if c.edit_distance is not None and c.edit_distance <= c.edit_budget)
+    return {
+        "scored": len(bounded),
+        "within": within,
+        "clipped": sum(1 for c in bounded if c.clipped_from is not None),
+        "rate": round(within / len(bounded), 4) if bounded else None,
+    }

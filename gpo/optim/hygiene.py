@@ -1,0 +1,121 @@
+"""Candidate hygiene by similarity: preambles, copied examples, echoed meta-prompts.
+
+Small optimizer models often answer the meta-prompt with something that is not a new
+instruction: "Change the prompt to:" in front of it, one of the demonstrations copied
+(an input, an output, or both), or a stretch of the meta-prompt itself. Exact matching
+misses most of these, so they are found by similarity here. Pure functions, no I/O.
+
+These checks go beyond the paper; ``--protocol paper`` leaves them off.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Iterable, Optional, Sequence
+
+__all__ = ["strip_preamble", "copies_example", "echoes_text", "hygiene_reason"]
+
+_PREAMBLE_WORDS = re.compile(
+    r"\b(?:prompt|instruction|version|change|changed|modify|modified|rewrite|rewritten|revised|"
+    r"updated|improved|new|here|try|replace|replaced|answer|proposal|suggestion)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def strip_preamble(text: str) -> str:
+    """Removes a first line that introduces the prompt instead of being part of it.
+
+    The line must end with a colon, hold at most 10 words, speak of the prompt or the
+    change ("Change the prompt to:", "Here is my revised version:"), and be followed by text.
+
+    >>> strip_preamble("Change the prompt to:\\nLet's think about step by step.")
+    "Let's think about step by step."
+    >>> strip_preamble("Follow these steps:\\n1. Read the word.")
+    'Follow these steps:\\n1. Read the word.'
+    """
+    first, sep, rest = text.strip().partition("\n")
+    line = first.strip().strip("*_#> ").strip()
+    if (
+        sep
+        and rest.strip()
+        and line.endswith(":")
+        and len(line.split()) <= 10
+        and _PREAMBLE_WORDS.search(line)
+    ):
+        return rest.strip()
+    return text
+
+
+def copies_example(text: str, examples: Iterable[tuple[str, str]], threshold: float = 0.75) -> bool:
+    """Whether a candidate is (nearly) a demonstration's input, output, or both together.
+
+    Args:
+        text: The candidate prompt.
+        examples: ``(input, output)`` of each demonstration the meta-prompt showed.
+        threshold: Least similarity (difflib's ratio over normalized words) that counts.
+
+    >>> copies_example("consultant", [("consultant", "c")])
+    True
+    >>> copies_example("Write the first letter of the word.", [("consultant", "c")])
+    False
+    >>> copies_example("Input: (True and False) Output: False", [("( True and False )", "False")])
+    True
+    """
+    cand = _norm(text)
+    if not cand:
+        return False
+    for inp, out in examples:
+        for piece in (inp, out, f"{inp} {out}", f"input {inp} output {out}"):
+            ref = _norm(piece)
+            if ref and difflib.SequenceMatcher(None, cand, ref, autojunk=False).ratio() >= threshold:
+                return True
+    return False
+
+
+def _ngrams(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def echoes_text(text: str, source: str, *, n: int = 4, share: float = 0.5, min_words: int = 8) -> bool:
+    """Whether most of a candidate's word ``n``-grams come from ``source`` (the meta-prompt).
+
+    >>> src = "Look at what the prompts above do well and what they do badly."
+    >>> echoes_text("Look at what the prompts above do well and what they do badly.", src)
+    True
+    >>> echoes_text("Write only the first letter of the given word, in lower case.", src)
+    False
+    """
+    words = _norm(text).split()
+    if len(words) < min_words:
+        return False
+    grams = _ngrams(words, n)
+    if not grams:
+        return False
+    return len(grams & _ngrams(_norm(source).split(), n)) / len(grams) >= share
+
+
+def hygiene_reason(
+    text: str,
+    *,
+    examples: Sequence[tuple[str, str]],
+    meta_prompt_template: str,
+) -> Optional[str]:
+    """Why a parsed candidate should be rejected by similarity, or ``None``.
+
+    Args:
+        text: The candidate (after :func:`strip_preamble`).
+        examples: The demonstrations shown, as ``(input, output)``.
+        meta_prompt_template: The meta-prompt's own wording (without the prompts it
+            shows, which a candidate may legitimately reuse).
+    """
+    if copies_example(text, examples):
+        return "copies a demonstration"
+    if echoes_text(text, meta_prompt_template):
+        return "echoes the meta-prompt"
+    return None

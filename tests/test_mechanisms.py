@@ -1,0 +1,160 @@
+"""What makes the optimizers work with small models: clipping, hygiene, mistakes, diverse demonstrations, tie-breaks."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from gpo.api import load_run_config, optimize
+from gpo.evaluate import EvalResult
+from gpo.optim import prompts as P
+from gpo.optim.candidates import make_candidates
+from gpo.optim.direction import CurrentInfo
+from gpo.optim.edits import clip_edits, word_edit_distance
+from gpo.optim.hygiene import copies_example, echoes_text, strip_preamble
+from gpo.optim.momentum import TrajectoryView
+from gpo.optim.optimizer import draw_demonstrations
+from gpo.optim.selection import ElitistSelection, PaperSelection, TieBreak
+from gpo.optim.state import TrajectoryEntry
+from gpo.optim.update import Update, render_meta_prompt
+from gpo.protocol import PROTOCOLS, RunConfig
+from gpo.tasks.base import Example
+
+COMPLETIONS = Path(__file__).parent / "fixtures" / "completions"
+
+
+def test_clipping_keeps_every_change_within_the_budget():
+    rng = random.Random(7)
+    words = "think step by step answer the first letter of word only".split()
+    for _ in range(2000):
+        parent = " ".join(rng.choice(words) for _ in range(rng.randint(0, 10)))
+        cand = " ".join(rng.choice(words) for _ in range(rng.randint(1, 14)))
+        budget = rng.randint(0, 8)
+        out = clip_edits(parent, cand, budget)
+        assert word_edit_distance(parent, out) <= budget
+        if word_edit_distance(parent, cand) <= budget:
+            assert out == cand
+
+
+def test_an_over_budget_candidate_is_clipped_and_remembers_its_proposal():
+    (c,) = make_candidates(
+        ["<START>Write only the first letter of the given word, in lower case.<END>"],
+        current="Let's think step by step.", seen=set(), budget=4, clip_over_budget=True,
+    )
+    assert c.ok and not c.over_budget and c.edit_distance <= 4
+    assert c.clipped_from == "Write only the first letter of the given word, in lower case."
+    assert "clipped_from" in c.to_dict()
+    (d,) = make_candidates(["<START>Think.<END>"], current="Think.", seen=set(), budget=4)
+    assert "clipped_from" not in d.to_dict()  # rows of runs without clipping are unchanged
+
+
+def test_preambles_copies_and_echoes_are_found_by_similarity():
+    assert strip_preamble("Change the prompt to:\nLet's think about step by step.") == "Let's think about step by step."
+    assert strip_preamble("**Here is my revised version:**\nAnswer with one letter.") == "Answer with one letter."
+    assert strip_preamble("Steps:\n1. Read.") == "Steps:\n1. Read."  # no word about the prompt
+    demos = [("( True and not False ) or False", "True"), ("classroom", "c")]
+    assert copies_example("Input: ( True and not False ) or False. Output: True", demos)
+    assert copies_example("classrooms", demos)
+    assert not copies_example("Evaluate the boolean expression and answer True or False.", demos)
+    meta = P.TASK_INTRO + "\n\n" + P.GENERATION_REQUEST
+    assert echoes_text("You write instructions for a language model. An instruction is put in place of the placeholder.", meta)
+    assert not echoes_text("Evaluate the boolean expression and answer True or False only.", meta)
+
+
+def test_hygiene_on_completions_sampled_from_the_local_models():
+    """Completions the packaged models really wrote for ii/first_word_letter meta-prompts."""
+    checked = 0
+    for path in sorted(COMPLETIONS.glob("*.json")):
+        for item in json.loads(path.read_text()):
+            demos = item.get("demos") or [("classroom", "c"), ("mercury", "m"), ("genre", "g")]
+            clean = Update._hygiene([tuple(d) for d in demos], item["meta_prompt"])
+            with_h = make_candidates(item["completions"], current=item.get("current", "Let's think step by step."), seen=set(), budget=None, hygiene=clean)
+            without = make_candidates(item["completions"], current=item.get("current", "Let's think step by step."), seen=set(), budget=None)
+            for a, b, raw in zip(with_h, without, item["completions"]):
+                checked += 1
+                if a.ok:  # what hygiene keeps is an instruction: no demonstration, no meta-prompt text
+                    assert not copies_example(a.prompt, [tuple(d) for d in demos]), raw
+                    assert not echoes_text(a.prompt, item["meta_prompt"]), raw
+                    assert not a.prompt.lower().startswith(("change the prompt", "here is")), raw
+                elif b.ok:
+                    assert a.rejected in ("copies a demonstration", "echoes the meta-prompt"), (a.rejected, raw)
+            for expected in item.get("expected", []):
+                got = with_h[expected["index"]]
+                assert (got.rejected, got.prompt) == (expected["rejected"], expected["prompt"]), item["completions"][expected["index"]]
+    assert checked >= 4
+
+
+def test_mistakes_are_shown_after_the_current_prompt():
+    info = CurrentInfo("Think.", 0.0, mistakes=(("classroom\n<Prompt>", "The word starts with c.", "c"),))
+    text = render_meta_prompt("generation", info, TrajectoryView(), [Example("genre", "g")], "Q_end", 10)
+    assert text.index("The current prompt is") < text.index(P.MISTAKES_SECTION) < text.index(P.APPLICATION)
+    assert "Model's answer:\nThe word starts with c.\nExpected output:\nc" in text
+
+
+def test_diverse_demonstrations_cover_the_outputs():
+    outputs = ["Yes"] * 9 + ["No"]
+    for seed in range(20):
+        assert {outputs[i] for i in draw_demonstrations(outputs, 3, seed, diverse=True)} == {"Yes", "No"}
+    assert draw_demonstrations(outputs, 3, 1, diverse=False) == draw_demonstrations(outputs, 3, 1, diverse=False)
+
+
+class TieObjective:
+    """Scores prompts on the extra examples by a table."""
+
+    def __init__(self, extra_scores):
+        self.extra_scores = extra_scores
+        self.asked = []
+
+    def more_examples(self, n):
+        return [Example(f"x{i}", "y") for i in range(n)]
+
+    async def score_on_many(self, prompts, examples, split):
+        self.asked.append(list(prompts))
+        return [EvalResult(p, self.extra_scores[p], [], split=split) for p in prompts]
+
+
+async def test_ties_are_broken_by_more_examples_and_separated_scores_are_not():
+    history = [TrajectoryEntry(0, "p0", 0.5)]
+    pool = [("a", 0.7), ("b", 0.7), ("c", 0.2)]
+    objective = TieObjective({"a": 0.1, "b": 0.9})
+    assert await TieBreak(PaperSelection(), 8).choose(pool, history, objective) == "b"
+    assert objective.asked == [["a", "b"]]
+    # No tie at the top: nothing is scored, and the rule chooses as before.
+    objective = TieObjective({})
+    assert await TieBreak(PaperSelection(), 8).choose([("a", 0.9), ("b", 0.7)], history, objective) == "a"
+    assert objective.asked == []
+    # Elitist: a tie that does not beat the current prompt keeps it.
+    assert await TieBreak(ElitistSelection(), 8).choose([("a", 0.5), ("b", 0.5)], history, TieObjective({"a": 0, "b": 1})) == "p0"
+
+
+def test_the_paper_protocol_switches_every_addition_off_and_quick_on():
+    paper = RunConfig.build("synthetic/navigate", "gpo", protocol="paper", steps=1).optimizer
+    quick = RunConfig.build("synthetic/navigate", "gpo", protocol="quick").optimizer
+    d_paper, d_quick = paper.describe(), quick.describe()
+    assert (paper.information.mistakes, paper.diverse_examples, paper.update.hygiene, paper.update.clip_over_budget) == (0, False, False, False)
+    assert (paper.update.reject_over_budget, d_paper["selection"]) == (False, "paper")
+    assert (quick.information.mistakes, quick.diverse_examples, quick.update.hygiene, quick.update.clip_over_budget) == (3, True, True, True)
+    assert d_quick["selection"] == "paper+tie-break(12)"
+    # Each addition can be switched off one by one.
+    off = RunConfig.build("synthetic/navigate", "gpo", mistakes=0, hygiene=False, tie_break=0).optimizer
+    assert (off.information.mistakes, off.update.hygiene, off.selection.describe()) == (0, False, "paper")
+    assert PROTOCOLS["paper"].beyond_paper["mistakes"] == 0
+
+
+def test_a_run_reports_how_well_the_budget_held(tmp_path, capsys):
+    from gpo.cli import main
+
+    main(["optimize", "-t", "synthetic/word_sorting", "--dry-run", "--steps", "3", "--run-dir", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    eb = summary["edit_budget"]
+    assert eb["scored"] > 0 and eb["rate"] == 1.0  # resampled once, then clipped
+    assert f"edit budget: {eb['within']} of {eb['scored']} scored candidates within it" in out
+    html = (tmp_path / "r" / "report.html").read_text() if (tmp_path / "r" / "report.html").exists() else ""
+    if html:
+        assert 'id="budget-adherence"' in html
+    config = load_run_config(tmp_path / "r")
+    assert config.optimizer.update.clip_over_budget
