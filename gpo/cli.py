@@ -65,7 +65,19 @@ def data_dir_option(f):
     )(f)
 
 
+def _set_timeout(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> None:
+    if value is not None:  # every model this command builds reads it (see gpo.lm.limits)
+        import os
+
+        os.environ["GPO_TIMEOUT"] = repr(value)
+
+
 def model_option(f):
+    f = click.option(
+        "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, expose_value=False,
+        callback=_set_timeout, metavar="SECONDS",
+        help="Seconds one model request may take before it fails and is retried (default: $GPO_TIMEOUT, else 600).",
+    )(f)
     return click.option(
         "-m",
         "--model",

@@ -144,7 +144,50 @@ def test_unreachable_endpoint(capsys):
         capsys, "evaluate", "-t", "synthetic/word_sorting", "--limit", "2", "--retries", "0",
         "-m", "openai:m@http://127.0.0.1:9/v1",
     )
-    assert_one_line_error(code, err, "cannot reach")
+    assert_one_line_error(code, err, "cannot reach http://127.0.0.1:9/v1", "nothing is listening")
+    assert "time" not in err
+
+
+def test_a_time_out_is_one_line_that_names_the_endpoint_and_the_setting(capsys, monkeypatch):
+    from gpo.testing.server import OpenAICompatServer
+
+    monkeypatch.setenv("GPO_TIMEOUT", "600")  # restored after the test: --timeout sets it
+    with OpenAICompatServer(statuses=["hang"] * 4, hang_s=30) as server:
+        code, _, err = run(
+            capsys, "evaluate", "-t", "synthetic/word_sorting", "--limit", "2", "--retries", "1",
+            "--one-round", "--no-cache", "--timeout", "0.3", "-m", f"openai:m@{server.url}",
+        )
+        seen, url = len(server.requests), server.url
+    assert_one_line_error(
+        code, err, "2 of 2 examples failed", f"{url} did not answer within 0.3 s",
+        "gave up after 2 attempts", "--timeout", "GPO_TIMEOUT",
+    )
+    assert seen == 4
+
+
+def test_slow_requests_print_one_warning_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from gpo.testing.server import OpenAICompatServer
+
+    env = {k: v for k, v in os.environ.items() if k != "GPO_TIMEOUT"}
+    with OpenAICompatServer(delay=0.6) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "gpo.cli", "evaluate", "-t", "synthetic/word_sorting",
+             "--limit", "4", "--one-round", "--no-cache", "--timeout", "1",
+             "-m", f"openai:m@{server.url}"],
+            capture_output=True, text=True, timeout=120, env=env,
+        )
+        url = server.url
+    assert done.returncode == 0, done.stderr
+    slow = [line for line in done.stderr.splitlines() if "slow" in line]
+    assert slow == [
+        f"WARNING gpo.lm.base: requests to {url} are slow: one has waited 0.5 s for an answer; "
+        "each may take up to 1 s before it fails (set with --timeout or GPO_TIMEOUT)"
+    ]
+    assert "score:" in done.stdout
 
 
 @pytest.mark.parametrize("args,fragment", [

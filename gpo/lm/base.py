@@ -1,9 +1,9 @@
 """The one model interface. Backends implement ``_generate``; ``__call__`` owns the policy.
 
 Policy, in one place for every backend: the persistent response cache (per sample), bounded
-retries with backoff, the per-endpoint concurrency cap and request-rate limiter, and a usage
-record for every call. A failed call raises :class:`gpo.errors.LMError`; it never becomes
-text that gets scored.
+retries with backoff, the per-endpoint concurrency cap and request-rate limiter, one warning
+when requests are slow, and a usage record for every call. A failed call raises
+:class:`gpo.errors.LMError`; it never becomes text that gets scored.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ from gpo.errors import ConfigError
 from gpo.lm.budget import Budget
 from gpo.lm.cache import ResponseCache, default_cache
 from gpo.lm.ledger import Ledger
-from gpo.lm.limits import RetryPolicy, call_with_retries, endpoint_limits
+from gpo.lm.limits import (
+    EndpointLimits,
+    RetryPolicy,
+    call_with_retries,
+    endpoint_limits,
+    resolve_timeout,
+    slow_after,
+)
 from gpo.lm.pricing import call_cost, load_prices
 from gpo.lm.types import Completion, Message, RawCompletion, Request, Usage
 
@@ -49,6 +56,10 @@ class LM(abc.ABC):
         prices: USD per million input/output tokens by model name (default: built-in
             table updated from ``GPO_PRICES``).
         budget: Spending limits checked before every paid request.
+        timeout: Seconds one request may take before it fails and is retried (default:
+            ``GPO_TIMEOUT``, else 600). A request in flight for 30 s, or half the
+            time-out when that is shorter, logs one warning per endpoint on the
+            ``gpo.lm.base`` logger.
 
     Example:
         >>> import asyncio
@@ -74,6 +85,7 @@ class LM(abc.ABC):
         ledger: Optional[Ledger] = None,
         prices: Optional[dict[str, tuple[float, float]]] = None,
         budget: Optional[Budget] = None,
+        timeout: Optional[float] = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
@@ -87,6 +99,7 @@ class LM(abc.ABC):
         self.ledger = ledger if ledger is not None else Ledger()
         self._prices = prices
         self.budget = budget
+        self.timeout = resolve_timeout(timeout)
 
     # -- what a backend provides -------------------------------------------------------
 
@@ -97,6 +110,9 @@ class LM(abc.ABC):
         Raises:
             LMError: Typed by cause; ``retryable`` set for transient failures.
         """
+
+    async def _prepare(self) -> None:
+        """Makes the backend ready before a request is sent and timed (e.g. starts a server)."""
 
     @property
     def endpoint(self) -> str:
@@ -222,13 +238,19 @@ class LM(abc.ABC):
     async def _send(self, request: Request, n: int, seed: Optional[int], usage: Usage) -> list[str]:
         sub = dataclasses.replace(request, n=n, seed=seed)
         limits = endpoint_limits(self.endpoint, self.concurrency, self.rpm)
+        loop = asyncio.get_running_loop()
 
         async def attempt() -> RawCompletion:
             async with limits.semaphore:
                 if self.budget is not None:
                     self.budget.check(usage.role)
                 await limits.rate.acquire()
-                return await self._generate(sub)
+                await self._prepare()
+                slow = loop.call_later(slow_after(self.timeout), self._warn_slow, limits)
+                try:
+                    return await self._generate(sub)
+                finally:
+                    slow.cancel()
 
         def count_retry(exc: Exception) -> None:
             usage.retries += 1
@@ -252,3 +274,16 @@ class LM(abc.ABC):
                 usage.role, calls=1, tokens=raw.input_tokens + raw.output_tokens, cost=cost
             )
         return raw.texts
+
+    def _warn_slow(self, limits: EndpointLimits) -> None:
+        """Logs that a request has been in flight a long time: once per endpoint."""
+        if limits.warned_slow:
+            return
+        limits.warned_slow = True
+        log.warning(
+            "requests to %s are slow: one has waited %g s for an answer; each may take up "
+            "to %g s before it fails (set with --timeout or GPO_TIMEOUT)",
+            self.endpoint,
+            slow_after(self.timeout),
+            self.timeout,
+        )
