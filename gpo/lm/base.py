@@ -2,8 +2,8 @@
 
 Policy, in one place for every backend: the persistent response cache (per sample), bounded
 retries with backoff, the per-endpoint concurrency cap and request-rate limiter, one warning
-when requests are slow, and a usage record for every call. A failed call raises
-:class:`gpo.errors.LMError`; it never becomes text that gets scored.
+when requests are slow, and a usage record for every call, failed requests included. A failed
+call raises :class:`gpo.errors.LMError`; it never becomes text that gets scored.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 from typing import Any, Optional, Sequence, Union
 
 from gpo.concurrency import gather_all
-from gpo.errors import ConfigError
+from gpo.errors import ConfigError, LMError
 from gpo.lm.budget import Budget
 from gpo.lm.cache import ResponseCache, default_cache
 from gpo.lm.ledger import Ledger
@@ -205,7 +205,7 @@ class LM(abc.ABC):
             try:
                 new = await self._fetch(request, missing, usage)
             except BaseException:
-                if usage.calls:  # some requests of this call were paid before it failed
+                if usage.calls or usage.failed_requests:  # requests were sent before it failed
                     usage.latency_s = time.perf_counter() - started
                     self.ledger.add(usage)
                 raise
@@ -254,12 +254,16 @@ class LM(abc.ABC):
 
         def count_retry(exc: Exception) -> None:
             usage.retries += 1
+            usage.failed_requests += 1
             log.warning("retrying %s after: %s", self.spec, exc)
 
-        raw = await call_with_retries(attempt, self.retry, on_retry=count_retry)
+        try:
+            raw = await call_with_retries(attempt, self.retry, on_retry=count_retry)
+        except LMError:
+            usage.failed_requests += 1
+            raise
         if len(raw.texts) != n:
-            from gpo.errors import LMError
-
+            usage.failed_requests += 1
             raise LMError(
                 f"{self.spec} returned {len(raw.texts)} samples where {n} were asked for"
             )

@@ -8,6 +8,7 @@ all speak this protocol. The SDK's own retries are switched off: retry policy li
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from typing import Any, Optional
@@ -22,6 +23,7 @@ from gpo.errors import (
     LMRateLimitError,
     LMServerError,
 )
+from gpo.lm.answers import parse_chat_completion
 from gpo.lm.base import LM
 from gpo.lm.types import RawCompletion, Request
 
@@ -250,44 +252,6 @@ class LoopClient:
             self._client = None
 
 
-def parse_chat_completion(data: Any, where: str) -> RawCompletion:
-    """Reads a ``/chat/completions`` JSON answer: texts in choice order, usage, timings.
-
-    Raises:
-        LMServerError: The answer is not a chat completion (retried: a server in a bad
-            state sometimes answers 200 with an error page).
-    """
-    try:
-        choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
-        texts = [((c.get("message") or {}).get("content") or "") for c in choices]
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise LMServerError(f"{where} answered without chat choices: {str(data)[:200]}") from exc
-    usage = data.get("usage") or {}
-    timings = data.get("timings")
-    prompt_tokens = int(usage.get("prompt_tokens") or 0)
-    return RawCompletion(
-        texts=texts,
-        input_tokens=prompt_tokens,
-        output_tokens=int(usage.get("completion_tokens") or 0),
-        cached_input_tokens=_cached_tokens(usage, timings, prompt_tokens),
-        extra={"timings": timings} if timings else {},
-    )
-
-
-def _cached_tokens(usage: dict, timings: Any, prompt_tokens: int) -> int:
-    """Prompt tokens the server served from its prompt cache.
-
-    OpenAI, vLLM and SGLang report ``usage.prompt_tokens_details.cached_tokens``;
-    llama.cpp's server reports the tokens it computed as ``timings.prompt_n``.
-    """
-    details = usage.get("prompt_tokens_details") or {}
-    if isinstance(details, dict) and details.get("cached_tokens") is not None:
-        return int(details["cached_tokens"])
-    if isinstance(timings, dict) and timings.get("prompt_n") is not None and prompt_tokens:
-        return max(0, prompt_tokens - int(timings["prompt_n"]))
-    return 0
-
-
 class OpenAICompatLM(LM):
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint.
 
@@ -352,6 +316,11 @@ class OpenAICompatLM(LM):
             data = await client.post("/chat/completions", body=body, cast_to=object)
         except openai.OpenAIError as exc:
             raise translate_error(exc, self.endpoint, self.timeout) from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            # A 200 whose body was cut off or is not JSON: a server or proxy in a bad state.
+            raise LMServerError(
+                f"{self.endpoint} sent a malformed answer (not valid JSON: {exc})"
+            ) from exc
         return parse_chat_completion(data, self.endpoint)
 
     async def aclose(self) -> None:

@@ -87,6 +87,10 @@ class Usage:
             instead of computing them (as the server reports it; 0 when it does not).
         output_tokens: Generated tokens of the paid requests.
         retries: Failed attempts that were retried.
+        failed_requests: Requests that failed: rate limits, server errors, time-outs,
+            dropped connections, malformed answers, rejections. The retried ones are
+            also counted in ``retries``; ``calls + failed_requests`` is every request
+            the server was sent.
         latency_s: Wall time of the call, waiting for limits included.
         cost_usd: Cost of the paid requests, ``None`` when the price is unknown.
         step: The optimization step the call belongs to, if any.
@@ -101,6 +105,7 @@ class Usage:
     cached_input_tokens: int = 0
     output_tokens: int = 0
     retries: int = 0
+    failed_requests: int = 0
     latency_s: float = 0.0
     cost_usd: Optional[float] = 0.0
     step: Optional[int] = None
