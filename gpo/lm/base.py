@@ -1,9 +1,10 @@
 """The one model interface. Backends implement ``_generate``; ``__call__`` owns the policy.
 
 Policy, in one place for every backend: the persistent response cache (per sample), bounded
-retries with backoff, the per-endpoint concurrency cap and request-rate limiter, one warning
-when requests are slow, and a usage record for every call, failed requests included. A failed
-call raises :class:`gpo.errors.LMError`; it never becomes text that gets scored.
+retries with backoff, the per-endpoint concurrency cap and request-rate limiter, the split of
+``n`` where a server caps it, one warning when requests are slow, and a usage record for
+every call, failed requests included. A failed call raises :class:`gpo.errors.LMError`; it
+never becomes text that gets scored.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Optional, Sequence, Union
 
 from gpo.concurrency import gather_all
 from gpo.errors import ConfigError, LMError
+from gpo.lm import ncap
 from gpo.lm.budget import Budget
 from gpo.lm.cache import ResponseCache, default_cache
 from gpo.lm.ledger import Ledger
@@ -217,14 +219,24 @@ class LM(abc.ABC):
         self.ledger.add(usage)
         return Completion(texts=[t for t in texts if t is not None], usage=usage)
 
+    def _samples_per_request(self) -> Optional[int]:
+        """The most samples one request may ask for (``None``: no cap)."""
+        if not self.supports_n:
+            return 1
+        caps = [c for c in (self.max_n, ncap.known_cap(self.endpoint)) if c]
+        return min(caps) if caps else None
+
     async def _fetch(self, request: Request, indices: list[int], usage: Usage) -> list[str]:
         """Pays for the samples at ``indices``: one request with ``n`` when supported.
 
         Servers that cap ``n`` (llama.cpp: at most its slot count) get several requests;
         every request after the first is seeded with ``seed + first index`` so that the
-        groups differ.
+        groups differ. A server that rejects ``n`` with a cap in its message (see
+        :mod:`gpo.lm.ncap`) teaches the cap for the rest of the process, and the rejected
+        group is split again from its own first index, which gives the same requests as a
+        process that knew the cap from the start.
         """
-        size = 1 if not self.supports_n else (self.max_n or len(indices))
+        size = self._samples_per_request() or len(indices)
         groups = []
         for start in range(0, len(indices), size):
             chunk = indices[start : start + size]
@@ -232,8 +244,26 @@ class LM(abc.ABC):
             if seed is not None and chunk[0] != 0:
                 seed = seed + chunk[0]
             groups.append((chunk, seed))
-        results = await gather_all(self._send(request, len(idx), seed, usage) for idx, seed in groups)
+        results = await gather_all(self._send_group(request, idx, seed, usage) for idx, seed in groups)
         return [t for r in results for t in r]
+
+    async def _send_group(
+        self, request: Request, indices: list[int], seed: Optional[int], usage: Usage
+    ) -> list[str]:
+        try:
+            return await self._send(request, len(indices), seed, usage)
+        except LMError as exc:
+            cap = ncap.cap_from_rejection(exc, len(indices))
+            if cap is None:
+                raise
+            if ncap.learn_cap(self.endpoint, cap):
+                log.warning(
+                    "%s accepts at most %d samples per request; asking for more in several "
+                    "requests from now on",
+                    self.endpoint,
+                    cap,
+                )
+        return await self._fetch(request, indices, usage)
 
     async def _send(self, request: Request, n: int, seed: Optional[int], usage: Usage) -> list[str]:
         sub = dataclasses.replace(request, n=n, seed=seed)

@@ -321,7 +321,7 @@ class OpenAICompatLM(LM):
             raise LMServerError(
                 f"{self.endpoint} sent a malformed answer (not valid JSON: {exc})"
             ) from exc
-        return parse_chat_completion(data, self.endpoint)
+        return parse_chat_completion(data, self.endpoint, request)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -10,6 +10,15 @@ from typing import Any, Optional, Sequence
 Message = dict[str, str]
 
 
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free token estimate: one token per four characters, at least one.
+
+    >>> approx_tokens("abcdefgh")
+    2
+    """
+    return max(1, (len(text) + 3) // 4)
+
+
 def freeze_messages(messages: Sequence[Message]) -> tuple[tuple[tuple[str, str], ...], ...]:
     """Messages as a hashable, order-preserving value."""
     return tuple(tuple(sorted((str(k), str(v)) for k, v in m.items())) for m in messages)
