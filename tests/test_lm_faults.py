@@ -269,3 +269,35 @@ async def test_scripted_backends_split_by_a_learned_cap_too():
     out = await lm([{"role": "user", "content": "x"}], n=3, temperature=1.0, seed=0)
     assert out.texts == ["a", "b", "c"]
     assert [(r.n, r.seed) for r in lm.history] == [(3, 0), (2, 0), (1, 2)]
+
+
+async def test_a_local_servers_start_up_is_not_part_of_a_requests_time(tmp_path, caplog):
+    import time
+
+    from gpo.lm.local import LocalLM
+
+    caplog.set_level(logging.WARNING, logger="gpo.lm")
+    weights = tmp_path / "tiny.gguf"
+    weights.write_bytes(b"GGUF")
+    with OpenAICompatServer() as server:
+
+        class SlowStart:  # stands in for the llama.cpp process: 0.5 s to load the model
+            url = None
+            proc = None
+
+            def start(self):
+                time.sleep(0.5)
+                self.url = server.url
+                return self.url
+
+            def stop(self):
+                pass
+
+        lm = LocalLM(str(weights), cache=False, timeout=0.4)  # slow after 0.2 s
+        lm.server = SlowStart()
+        out = await lm([{"role": "user", "content": "hi"}], affinity=5)
+        await lm.aclose()
+        body = server.requests[0]["json"]
+    assert out.text.startswith("The answer is")
+    assert body["cache_prompt"] is True and body["id_slot"] == 5 % 4
+    assert not [r for r in caplog.records if "are slow" in r.getMessage()]

@@ -83,6 +83,7 @@ class LocalLM(OpenAICompatLM):
         url = await self.start()
         self.base_url = url
         self.client.point_at(url)
+        await super()._prepare()
 
     def _extra_body(self, request: Request) -> Optional[dict[str, Any]]:
         extra: dict[str, Any] = {"cache_prompt": True}

@@ -292,6 +292,11 @@ class OpenAICompatLM(LM):
     def _extra_body(self, request: Request) -> Optional[dict[str, Any]]:
         return None
 
+    async def _prepare(self) -> None:
+        # The SDK's client (and the SDK's import, on first use) is made before a request
+        # is timed.
+        self.client.get()
+
     async def _generate(self, request: Request) -> RawCompletion:
         import openai
 
