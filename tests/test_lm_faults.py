@@ -252,6 +252,10 @@ def test_parsed_output_tokens_of_llama_and_silent_servers():
     first_only["choices"][3]["finish_reason"] = "length"  # stopped at max_tokens exactly
     capped = parse_chat_completion(first_only, "x", Request((), n=4, max_tokens=50))
     assert capped.output_tokens == 12 + 36 + 24 + 50
+    # An empty first sample says nothing about the others' tokens per character.
+    empty_first = dict(first_only, choices=[dict(c) for c in first_only["choices"]])
+    empty_first["choices"][0]["message"] = {"content": ""}
+    assert parse_chat_completion(empty_first, "x").output_tokens == 12 + 30 + 20 + 40
     # A server that reports no usage: about four characters per token, every choice.
     no_usage = parse_chat_completion({"choices": first_only["choices"]}, "x")
     assert no_usage.output_tokens == 10 + 30 + 20 + 40

@@ -73,8 +73,9 @@ def output_tokens(
     answers ``n > 1`` with the first sample's usage and timings and the other samples'
     choices appended (its ``timings.predicted_n`` then equals ``completion_tokens``), so
     the other choices are estimated: a choice cut at ``max_tokens`` has exactly that many,
-    the others as many per character as the first. A server that reports no count gets
-    the estimate of :func:`gpo.lm.types.approx_tokens` for every choice.
+    the others as many per character as the first (:func:`gpo.lm.types.approx_tokens` when
+    the first is empty). A server that reports no count gets that estimate for every
+    choice.
 
     >>> choices = [{"finish_reason": "stop"}, {"finish_reason": "stop"}]
     >>> output_tokens(choices, ["ab" * 10, "ab" * 20], 5, {"predicted_n": 5})
@@ -99,7 +100,7 @@ def output_tokens(
         elif per_char is not None:
             total += round(len(text) * per_char)
         else:
-            total += completion_tokens
+            total += approx_tokens(text)
     return total
 
 
