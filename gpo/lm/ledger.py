@@ -11,7 +11,10 @@ ROLES: tuple[str, ...] = ("task", "optimizer", "embedding")
 
 
 def summarize(records: Iterable[Usage]) -> dict[str, dict[str, Any]]:
-    """Totals per role: calls, cached calls, samples, tokens, retries, latency and cost.
+    """Totals per role: calls, cached calls, samples, tokens, retries, failures, latency, cost.
+
+    ``requests`` counts the requests that were answered and ``failed_requests`` those that
+    failed (retried or not), so their sum is every request sent.
 
     ``cost_usd`` is ``None`` for a role when any of its paid calls had an unknown price.
     """
@@ -29,6 +32,7 @@ def summarize(records: Iterable[Usage]) -> dict[str, dict[str, Any]]:
                 "cached_input_tokens": 0,
                 "output_tokens": 0,
                 "retries": 0,
+                "failed_requests": 0,
                 "latency_s": 0.0,
                 "cost_usd": 0.0,
             },
@@ -42,6 +46,7 @@ def summarize(records: Iterable[Usage]) -> dict[str, dict[str, Any]]:
         s["cached_input_tokens"] += r.cached_input_tokens
         s["output_tokens"] += r.output_tokens
         s["retries"] += r.retries
+        s["failed_requests"] += r.failed_requests
         s["latency_s"] = round(s["latency_s"] + r.latency_s, 6)
         if r.cost_usd is None or s["cost_usd"] is None:
             s["cost_usd"] = None

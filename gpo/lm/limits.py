@@ -1,17 +1,63 @@
-"""Call policy shared by every backend: retries with backoff, and per-endpoint limits."""
+"""Call policy shared by every backend: retries with backoff, time-outs, per-endpoint limits."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 import weakref
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Optional, TypeVar
 
-from gpo.errors import LMError
+from gpo.errors import ConfigError, LMError
 
 T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds one request may take when neither ``timeout`` nor ``GPO_TIMEOUT`` says otherwise."""
+
+SLOW_AFTER = 30.0
+"""Seconds in flight after which a request counts as slow (or half the time-out if shorter)."""
+
+
+def resolve_timeout(timeout: Optional[float] = None) -> float:
+    """Seconds before one request times out: ``timeout``, else ``GPO_TIMEOUT``, else 600.
+
+    >>> resolve_timeout(20)
+    20.0
+
+    Raises:
+        ConfigError: The value is not a positive number of seconds.
+    """
+    source = "timeout"
+    if timeout is None:
+        raw = os.environ.get("GPO_TIMEOUT", "").strip()
+        if not raw:
+            return DEFAULT_TIMEOUT
+        source = "GPO_TIMEOUT"
+        try:
+            timeout = float(raw)
+        except ValueError:
+            raise ConfigError(
+                f"GPO_TIMEOUT={raw!r} is not a number", hint="set it to seconds, e.g. GPO_TIMEOUT=120"
+            ) from None
+    timeout = float(timeout)
+    if not timeout > 0 or timeout == float("inf"):
+        raise ConfigError(
+            f"{source} must be a positive number of seconds, got {timeout:g}",
+            hint="e.g. --timeout 120 or GPO_TIMEOUT=120",
+        )
+    return timeout
+
+
+def slow_after(timeout: float) -> float:
+    """When a request in flight counts as slow: after 30 s, or half the time-out if shorter.
+
+    >>> slow_after(600), slow_after(10)
+    (30.0, 5.0)
+    """
+    return min(SLOW_AFTER, timeout / 2)
 
 
 @dataclass(frozen=True)
@@ -105,6 +151,7 @@ class EndpointLimits:
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
         self.rate = RateLimiter(rpm)
         self.concurrency = concurrency
+        self.warned_slow = False  # one slow-request warning per endpoint
 
 
 _registry: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, EndpointLimits]]" = (

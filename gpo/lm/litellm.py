@@ -10,11 +10,11 @@ from gpo.lm.base import LM
 from gpo.lm.types import RawCompletion, Request
 
 
-def _translate(exc: Exception, where: str) -> LMError:
+def _translate(exc: Exception, where: str, timeout: float) -> LMError:
     """litellm raises exceptions that subclass the ``openai`` SDK's; reuse that mapping."""
     from gpo.lm.openai import translate_error
 
-    return translate_error(exc, where)
+    return translate_error(exc, where, timeout)
 
 
 class LiteLLMLM(LM):
@@ -52,6 +52,7 @@ class LiteLLMLM(LM):
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
             "num_retries": 0,
+            "timeout": self.timeout,
         }
         if request.seed is not None:
             params["seed"] = request.seed
@@ -60,7 +61,7 @@ class LiteLLMLM(LM):
         try:
             resp = await litellm.acompletion(**params)
         except Exception as exc:  # litellm maps provider errors to openai-style classes
-            raise _translate(exc, f"litellm:{self.model}") from exc
+            raise _translate(exc, f"litellm:{self.model}", self.timeout) from exc
         choices = sorted(resp.choices, key=lambda c: c.index)
         usage = getattr(resp, "usage", None)
         return RawCompletion(

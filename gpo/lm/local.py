@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from gpo.lm.llama_server import LlamaServer, shared_server
 from gpo.lm.openai import OpenAICompatLM
-from gpo.lm.types import RawCompletion, Request
+from gpo.lm.types import Request
 from gpo.lm.weights import LOCAL_MODELS, resolve_weights
 
 
@@ -78,11 +78,12 @@ class LocalLM(OpenAICompatLM):
         url = await asyncio.to_thread(self.server.start)
         return url
 
-    async def _generate(self, request: Request) -> RawCompletion:
+    async def _prepare(self) -> None:
+        # Loading the model is not part of a request's time (nor of its time-out).
         url = await self.start()
         self.base_url = url
         self.client.point_at(url)
-        return await super()._generate(request)
+        await super()._prepare()
 
     def _extra_body(self, request: Request) -> Optional[dict[str, Any]]:
         extra: dict[str, Any] = {"cache_prompt": True}

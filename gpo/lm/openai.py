@@ -8,6 +8,7 @@ all speak this protocol. The SDK's own retries are switched off: retry policy li
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from typing import Any, Optional
@@ -22,6 +23,7 @@ from gpo.errors import (
     LMRateLimitError,
     LMServerError,
 )
+from gpo.lm.answers import parse_chat_completion
 from gpo.lm.base import LM
 from gpo.lm.types import RawCompletion, Request
 
@@ -70,24 +72,67 @@ def resolve_api_key(base_url: Optional[str], api_key: Optional[str] = None) -> s
     )
 
 
-def _refused(exc: BaseException) -> bool:
-    """Whether a connection was refused somewhere in the exception's causes.
-
-    The aiohttp transport reports a refused connection as a connect time-out; the message
-    should say that nothing is listening instead.
-    """
-    seen = 0
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and its causes, outermost first (at most 10)."""
+    chain: list[BaseException] = []
     cause: BaseException | None = exc
-    while cause is not None and seen < 10:
-        if isinstance(cause, ConnectionRefusedError):
-            return True
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
         cause = cause.__cause__ or cause.__context__
-        seen += 1
-    return False
+    return chain
 
 
-def translate_error(exc: Exception, where: str) -> LMError:
-    """Maps an ``openai`` SDK exception to a typed :class:`LMError`."""
+# Transport exceptions (httpx, httpcore, aiohttp, socket) raised before a connection stood.
+_CONNECT_FAILURES = frozenset(
+    {"ConnectError", "ClientConnectorError", "ClientConnectorDNSError", "gaierror",
+     "ClientConnectorCertificateError", "ClientConnectorSSLError", "UnsupportedProtocol"}
+)
+
+
+def connection_failure(exc: BaseException) -> str:
+    """What went wrong under an SDK connection error.
+
+    The SDK's labels cannot be taken at their word: its aiohttp transport reports a
+    refused connection and a server that hung up as connect time-outs. The transport's own
+    exceptions further down the chain tell.
+
+    Returns:
+        ``refused`` (nothing listens), ``timeout`` (no answer in time), ``unreachable``
+        (no connection: name, route, TLS) or ``lost`` (the connection broke before the
+        answer came).
+    """
+    import openai
+
+    chain = _causes(exc)
+    if any(isinstance(c, ConnectionRefusedError) for c in chain):
+        return "refused"
+    if any(isinstance(c, (TimeoutError, asyncio.TimeoutError)) for c in chain):
+        return "timeout"
+    if any(type(c).__name__ in _CONNECT_FAILURES for c in chain):
+        return "unreachable"
+    below = [c for c in chain[1:] if not type(c).__module__.startswith(("openai", "httpx"))]
+    if isinstance(exc, openai.APITimeoutError) and not below:
+        return "timeout"
+    return "lost" if below else "unreachable"
+
+
+def _timed_out(where: str, timeout: Optional[float]) -> LMConnectionError:
+    within = f" within {timeout:g} s" if timeout else " in time"
+    return LMConnectionError(
+        f"{where} did not answer{within}",
+        hint="allow more seconds per request with --timeout or GPO_TIMEOUT, "
+        "or send fewer requests at once",
+    )
+
+
+def translate_error(exc: Exception, where: str, timeout: Optional[float] = None) -> LMError:
+    """Maps an ``openai`` SDK exception to a typed :class:`LMError`.
+
+    Args:
+        exc: What the SDK raised.
+        where: The endpoint, named in the message.
+        timeout: The request time-out in seconds, named when the request timed out.
+    """
     import openai
 
     detail = getattr(exc, "message", None) or str(exc)
@@ -105,11 +150,24 @@ def translate_error(exc: Exception, where: str) -> LMError:
         except (TypeError, ValueError, AttributeError):
             pass
         return err
-    if isinstance(exc, openai.APITimeoutError) and not _refused(exc):
-        return LMConnectionError(f"{where} timed out", hint="raise --timeout or lower concurrency")
     if isinstance(exc, openai.APIConnectionError):
+        failure = connection_failure(exc)
+        if failure == "refused":
+            return LMConnectionError(
+                f"cannot reach {where}: the connection was refused, nothing is listening there",
+                hint="start the server, or check the host and port of the model spec",
+            )
+        if failure == "timeout":
+            return _timed_out(where, timeout)
+        innermost = _causes(exc)[-1]
+        reason = str(innermost) or type(innermost).__name__
+        if failure == "lost":
+            return LMConnectionError(
+                f"lost the connection to {where} before an answer came: {reason}",
+                hint="check that the server is running; it may have restarted or crashed",
+            )
         return LMConnectionError(
-            f"cannot reach {where}: {detail}", hint="check that the server is running and the URL"
+            f"cannot reach {where}: {reason}", hint="check that the server is running and the URL"
         )
     if isinstance(exc, openai.APIStatusError):
         if status is not None and status >= 500:
@@ -194,44 +252,6 @@ class LoopClient:
             self._client = None
 
 
-def parse_chat_completion(data: Any, where: str) -> RawCompletion:
-    """Reads a ``/chat/completions`` JSON answer: texts in choice order, usage, timings.
-
-    Raises:
-        LMServerError: The answer is not a chat completion (retried: a server in a bad
-            state sometimes answers 200 with an error page).
-    """
-    try:
-        choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
-        texts = [((c.get("message") or {}).get("content") or "") for c in choices]
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise LMServerError(f"{where} answered without chat choices: {str(data)[:200]}") from exc
-    usage = data.get("usage") or {}
-    timings = data.get("timings")
-    prompt_tokens = int(usage.get("prompt_tokens") or 0)
-    return RawCompletion(
-        texts=texts,
-        input_tokens=prompt_tokens,
-        output_tokens=int(usage.get("completion_tokens") or 0),
-        cached_input_tokens=_cached_tokens(usage, timings, prompt_tokens),
-        extra={"timings": timings} if timings else {},
-    )
-
-
-def _cached_tokens(usage: dict, timings: Any, prompt_tokens: int) -> int:
-    """Prompt tokens the server served from its prompt cache.
-
-    OpenAI, vLLM and SGLang report ``usage.prompt_tokens_details.cached_tokens``;
-    llama.cpp's server reports the tokens it computed as ``timings.prompt_n``.
-    """
-    details = usage.get("prompt_tokens_details") or {}
-    if isinstance(details, dict) and details.get("cached_tokens") is not None:
-        return int(details["cached_tokens"])
-    if isinstance(timings, dict) and timings.get("prompt_n") is not None and prompt_tokens:
-        return max(0, prompt_tokens - int(timings["prompt_n"]))
-    return 0
-
-
 class OpenAICompatLM(LM):
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint.
 
@@ -239,7 +259,7 @@ class OpenAICompatLM(LM):
         model: The model name the server knows.
         base_url: The server's URL (``…/v1``); ``None`` for OpenAI (or ``OPENAI_BASE_URL``).
         api_key: The key; by default from the endpoint's variable or ``OPENAI_API_KEY``.
-        timeout: Seconds before one request times out.
+        timeout: Seconds before one request times out (default: ``GPO_TIMEOUT``, else 600).
         **kwargs: Policy settings of :class:`gpo.lm.base.LM`.
     """
 
@@ -251,14 +271,15 @@ class OpenAICompatLM(LM):
         base_url: Optional[str] = None,
         *,
         api_key: Optional[str] = None,
-        timeout: float = 600.0,
+        timeout: Optional[float] = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(timeout=timeout, **kwargs)
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "").rstrip("/") or None
-        self.timeout = timeout
-        self.client = LoopClient(self.base_url, resolve_api_key(self.base_url, api_key), timeout)
+        self.client = LoopClient(
+            self.base_url, resolve_api_key(self.base_url, api_key), self.timeout
+        )
 
     @property
     def endpoint(self) -> str:
@@ -270,6 +291,11 @@ class OpenAICompatLM(LM):
 
     def _extra_body(self, request: Request) -> Optional[dict[str, Any]]:
         return None
+
+    async def _prepare(self) -> None:
+        # The SDK's client (and the SDK's import, on first use) is made before a request
+        # is timed.
+        self.client.get()
 
     async def _generate(self, request: Request) -> RawCompletion:
         import openai
@@ -294,8 +320,13 @@ class OpenAICompatLM(LM):
             # The body is plain JSON already.
             data = await client.post("/chat/completions", body=body, cast_to=object)
         except openai.OpenAIError as exc:
-            raise translate_error(exc, self.endpoint) from exc
-        return parse_chat_completion(data, self.endpoint)
+            raise translate_error(exc, self.endpoint, self.timeout) from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            # A 200 whose body was cut off or is not JSON: a server or proxy in a bad state.
+            raise LMServerError(
+                f"{self.endpoint} sent a malformed answer (not valid JSON: {exc})"
+            ) from exc
+        return parse_chat_completion(data, self.endpoint, request)
 
     async def aclose(self) -> None:
         await self.client.aclose()

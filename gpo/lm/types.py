@@ -10,6 +10,15 @@ from typing import Any, Optional, Sequence
 Message = dict[str, str]
 
 
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free token estimate: one token per four characters, at least one.
+
+    >>> approx_tokens("abcdefgh")
+    2
+    """
+    return max(1, (len(text) + 3) // 4)
+
+
 def freeze_messages(messages: Sequence[Message]) -> tuple[tuple[tuple[str, str], ...], ...]:
     """Messages as a hashable, order-preserving value."""
     return tuple(tuple(sorted((str(k), str(v)) for k, v in m.items())) for m in messages)
@@ -87,6 +96,10 @@ class Usage:
             instead of computing them (as the server reports it; 0 when it does not).
         output_tokens: Generated tokens of the paid requests.
         retries: Failed attempts that were retried.
+        failed_requests: Requests that failed: rate limits, server errors, time-outs,
+            dropped connections, malformed answers, rejections. The retried ones are
+            also counted in ``retries``; ``calls + failed_requests`` is every request
+            the server was sent.
         latency_s: Wall time of the call, waiting for limits included.
         cost_usd: Cost of the paid requests, ``None`` when the price is unknown.
         step: The optimization step the call belongs to, if any.
@@ -101,6 +114,7 @@ class Usage:
     cached_input_tokens: int = 0
     output_tokens: int = 0
     retries: int = 0
+    failed_requests: int = 0
     latency_s: float = 0.0
     cost_usd: Optional[float] = 0.0
     step: Optional[int] = None

