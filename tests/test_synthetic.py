@@ -29,6 +29,8 @@ FORMATS = {
     "word_sorting": "word_sort",
     "object_counting": "number",
     "navigate": "yes_no",
+    "first_letter": "ii_exact",
+    "last_letter": "ii_exact",
 }
 
 
@@ -283,3 +285,17 @@ def test_navigate_is_correct_and_balanced():
     assert min(counts["Yes"], counts["No"]) >= 0.3 * 144
     styles = Counter("Always face forward." in e.input for e in task.split("test"))
     assert min(styles.values()) >= 0.3 * 144
+
+
+def test_letter_tasks_need_an_instruction_to_be_answered():
+    from gpo.scoring import score_output
+    from gpo.tasks import load_task
+
+    for name, pick in (("first_letter", lambda w: w[0]), ("last_letter", lambda w: w[-1])):
+        task = load_task(f"synthetic/{name}")
+        assert task.answer_format == "ii_exact"
+        for ex in task.split("test"):
+            assert ex.input in WORDS and ex.target == pick(ex.input)
+        ex = task.split("eval")[0]
+        assert score_output(task.answer_format, ex.target.upper(), ex.target)[1] == 1.0
+        assert score_output(task.answer_format, f"The word {ex.input} ends with it.", ex.target)[1] == 0.0

@@ -207,7 +207,7 @@ def test_list_tasks_without_data_marks_paper_tasks_unavailable(no_env):
     infos = list_tasks()
     assert all(isinstance(i, TaskInfo) for i in infos)
     names = [i.name for i in infos]
-    assert len(names) == 27 + 57 + 3 + 13 + 5 and len(set(names)) == len(names)
+    assert len(names) == 27 + 57 + 3 + 13 + 7 and len(set(names)) == len(names)
     assert {"bbh/navigate", "mmlu/anatomy", "gsm8k", "wsc", "webnlg", "synthetic/word_sorting"} <= set(names)
     by_name = {i.name: i for i in infos}
     assert not by_name["bbh/navigate"].available
