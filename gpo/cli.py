@@ -377,6 +377,7 @@ def _fmt(score: Optional[float]) -> str:
 @click.option("--diverse-examples/--random-examples", default=None, help="Demonstrations with different outputs (quick), or drawn at random (paper).")
 @click.option("--hygiene/--no-hygiene", default=None, help="Reject candidates that copy a demonstration or echo the meta-prompt, by similarity (quick: on).")
 @click.option("--clip-over-budget/--no-clip-over-budget", default=None, help="Clip candidates still over the edit budget after resampling to it (quick: on).")
+@click.option("--rule-first/--no-rule-first", default=None, help="Ask the optimizer to state the input-to-output rule in one line before the prompt (quick: on).")
 @click.option("--tie-break", type=click.IntRange(min=0), default=None, help="Score candidates tied for a step's best on N more examples (quick: 12; 0: earliest wins).")
 @click.option("--format-examples", "num_format_examples", type=click.IntRange(min=0), default=None, help="Examples shown in the meta-prompt.")
 @click.option("--two-round/--one-round", default=None, help="Answer extraction mode (default: the protocol's).")

@@ -49,6 +49,7 @@ class Protocol:
     max_resample_rounds: int = 2
     clip_over_budget: bool = False
     tie_break: int = 0
+    rule_first: bool = False
 
     @property
     def beyond_paper(self) -> dict[str, Any]:
@@ -61,6 +62,7 @@ class Protocol:
             "max_resample_rounds": self.max_resample_rounds,
             "clip_over_budget": self.clip_over_budget,
             "tie_break": self.tie_break,
+            "rule_first": self.rule_first,
         }
 
 
@@ -81,6 +83,7 @@ PROTOCOLS: dict[str, Protocol] = {
         max_resample_rounds=1,
         clip_over_budget=True,
         tie_break=12,
+        rule_first=True,
     ),
 }
 
@@ -122,7 +125,7 @@ _PART_OPTIONS = (
     "information", "trajectory", "k", "embedder", "refinement", "schedule", "lr_init", "lr_end",
     "warmup_steps", "selection", "reject_over_budget", "max_resample_rounds", "batch_size",
     "num_candidates", "num_format_examples", "optimizer_temperature", "optimizer_max_tokens",
-    "mistakes", "diverse_examples", "hygiene", "clip_over_budget", "tie_break",
+    "mistakes", "diverse_examples", "hygiene", "clip_over_budget", "tie_break", "rule_first",
 )
 
 

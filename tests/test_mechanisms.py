@@ -158,3 +158,11 @@ def test_a_run_reports_how_well_the_budget_held(tmp_path, capsys):
         assert 'id="budget-adherence"' in html
     config = load_run_config(tmp_path / "r")
     assert config.optimizer.update.clip_over_budget
+
+
+def test_rule_first_asks_for_the_rule_before_the_prompt():
+    info = CurrentInfo("Think.", 0.0)
+    plain = render_meta_prompt("generation", info, TrajectoryView(), [Example("genre", "g")], "Q_end", 10)
+    ruled = render_meta_prompt("generation", info, TrajectoryView(), [Example("genre", "g")], "Q_end", 10, rule_first=True)
+    assert plain.endswith(P.OUTPUT_FORMAT) and ruled.endswith(P.OUTPUT_FORMAT_RULE_FIRST)
+    assert plain[: -len(P.OUTPUT_FORMAT)] == ruled[: -len(P.OUTPUT_FORMAT_RULE_FIRST)]

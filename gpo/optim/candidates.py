@@ -525,7 +525,7 @@ def make_candidates(
     examples: Sequence[str] = (),
     step: int = 0,
     clip_over_budget: bool = False,
-    hygiene: Optional[Callable[[str], tuple[str, Optional[str]]]] = None,
+    hygiene: Optional[Callable[[str, str], tuple[str, Optional[str]]]] = None,
 ) -> list[Candidate]:
     """Turns one step's optimizer completions into candidates.
 
@@ -550,7 +550,7 @@ def make_candidates(
         step: The step the candidates belong to.
         clip_over_budget: Clip an over-budget prompt's change to the budget
             (:func:`gpo.optim.edits.clip_edits`) instead of flagging or rejecting it.
-        hygiene: Cleans a parsed prompt and may reject it: ``text -> (text, reason)``
+        hygiene: Cleans a parsed prompt and may reject it: ``(text, raw) -> (text, reason)``
             (see :mod:`gpo.optim.hygiene`).
 
     Returns:
@@ -592,7 +592,7 @@ def make_candidates(
                 text = extract_prompt(head)
         reason = None
         if text and hygiene is not None:
-            text, reason = hygiene(text)
+            text, reason = hygiene(text, raw)
             text = normalize_prompt(text)
         reason = reason or check_candidate(
             text, current=current, max_words=max_words, max_ratio=max_ratio, examples=examples

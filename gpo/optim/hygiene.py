@@ -14,7 +14,7 @@ import difflib
 import re
 from typing import Iterable, Optional, Sequence
 
-__all__ = ["strip_preamble", "copies_example", "echoes_text", "hygiene_reason"]
+__all__ = ["strip_preamble", "copies_example", "echoes_text", "hygiene_reason", "rule_line"]
 
 _PREAMBLE_WORDS = re.compile(
     r"\b(?:prompt|instruction|version|change|changed|modify|modified|rewrite|rewritten|revised|"
@@ -66,10 +66,15 @@ def copies_example(text: str, examples: Iterable[tuple[str, str]], threshold: fl
     False
     >>> copies_example("Input: (True and False) Output: False", [("( True and False )", "False")])
     True
+    >>> copies_example("classroom - c" + chr(10) + "genre - g", [("classroom", "c"), ("genre", "g")])
+    True
     """
     cand = _norm(text)
     if not cand:
         return False
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) >= 2 and sum(copies_example(line, examples, threshold) for line in lines) * 2 >= len(lines):
+        return True  # a listing of demonstrations, one a line
     for inp, out in examples:
         for piece in (inp, out, f"{inp} {out}", f"input {inp} output {out}"):
             ref = _norm(piece)
@@ -119,3 +124,21 @@ def hygiene_reason(
     if echoes_text(text, meta_prompt_template):
         return "echoes the meta-prompt"
     return None
+
+
+_RULE = re.compile(r"^[\s*_#>-]*rule[*_]*\s*:[*_]*\s*(?P<rule>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def rule_line(raw: str) -> Optional[str]:
+    """The rule a completion stated in a line "Rule: …", as an instruction; ``None`` without one.
+
+    >>> rule_line("**Rule:** Take the first letter of the word." + chr(10) + "<START>classroom - c<END>")
+    'Take the first letter of the word.'
+    >>> rule_line("<START>Answer.<END>") is None
+    True
+    """
+    match = _RULE.search(raw or "")
+    if not match:
+        return None
+    rule = match.group("rule").strip().strip("*_").strip()
+    return rule if len(rule.split()) >= 3 and "<" not in rule else None

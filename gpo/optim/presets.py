@@ -184,6 +184,7 @@ def build_optimizer(
     hygiene: Optional[bool] = None,
     clip_over_budget: Optional[bool] = None,
     tie_break: Optional[int] = None,
+    rule_first: Optional[bool] = None,
 ) -> PromptOptimizer:
     """A preset (or a given optimizer) with parts changed by name: what the CLI's flags do.
 
@@ -211,6 +212,7 @@ def build_optimizer(
         hygiene: Reject candidates that copy a demonstration or echo the meta-prompt.
         clip_over_budget: Clip candidates still over the edit budget to it.
         tie_break: Extra examples that break ties at the top of a step (0: none).
+        rule_first: Ask the optimizer to state the input-to-output rule before the prompt.
     """
     import dataclasses
 
@@ -256,6 +258,7 @@ def build_optimizer(
         ("diverse_examples", diverse_examples),
         ("hygiene", hygiene),
         ("clip_over_budget", clip_over_budget),
+        ("rule_first", rule_first),
     ):
         if value is not None:
             changes[name] = value

@@ -55,6 +55,11 @@ EDITING_REQUEST = (
 )
 EDIT_LIMIT = "Change at most {n_words} words of the current prompt."
 OUTPUT_FORMAT = "Write the new prompt between <START> and <END>, and nothing else."
+OUTPUT_FORMAT_RULE_FIRST = (
+    "First, in one line that starts with \"Rule:\", say what turns each input into its output. "
+    "Then write the new prompt between <START> and <END>. The prompt must tell the model the "
+    "rule and the exact form of the answer."
+)
 
 # -- reflection (the "R" of P+M+R): one call at temperature 0 ---------------------------------
 

@@ -44,6 +44,7 @@ def render_meta_prompt(
     examples: Sequence[Example],
     placement: Placement,
     n_words: Optional[int],
+    rule_first: bool = False,
 ) -> str:
     """Assembles the meta-prompt text in the method's order.
 
@@ -54,6 +55,7 @@ def render_meta_prompt(
         examples: The demonstration (format) examples.
         placement: Where the task puts the instruction (shown as ``<Prompt>``).
         n_words: The edit budget in words (``None``: no limit stated).
+        rule_first: Ask for the input-to-output rule in one line before the prompt.
     """
     if refinement not in REFINEMENTS:
         raise ConfigError(f"unknown refinement {refinement!r}", hint="use generation or editing")
@@ -86,7 +88,7 @@ def render_meta_prompt(
     parts.append(P.GENERATION_REQUEST if refinement == "generation" else P.EDITING_REQUEST)
     if n_words is not None:
         parts.append(P.EDIT_LIMIT.format(n_words=n_words))
-    parts.append(P.OUTPUT_FORMAT)
+    parts.append(P.OUTPUT_FORMAT_RULE_FIRST if rule_first else P.OUTPUT_FORMAT)
     return "\n\n".join(parts)
 
 
@@ -105,7 +107,11 @@ class Update:
             last round to the budget (:func:`gpo.optim.edits.clip_edits`), so the learning
             rate bounds every scored candidate. Beyond the paper.
         hygiene: Strip preambles and reject candidates that copy a demonstration or echo
-            the meta-prompt, by similarity (:mod:`gpo.optim.hygiene`). Beyond the paper.
+            the meta-prompt, by similarity (:mod:`gpo.optim.hygiene`); a rejected
+            candidate whose completion stated a rule is replaced by that rule. Beyond the paper.
+        rule_first: Ask the optimizer to state, in one line, the rule that turns inputs
+            into outputs before it writes the prompt (small models then write prompts
+            that carry the rule). Beyond the paper.
     """
 
     num_candidates: int = 8
@@ -115,6 +121,7 @@ class Update:
     max_resample_rounds: int = 2
     clip_over_budget: bool = False
     hygiene: bool = False
+    rule_first: bool = False
     refinement = "generation"
 
     def __post_init__(self) -> None:
@@ -136,7 +143,7 @@ class Update:
         n_words: Optional[int],
     ) -> str:
         """The meta-prompt of a step."""
-        return render_meta_prompt(self.refinement, info, view, examples, placement, n_words)
+        return render_meta_prompt(self.refinement, info, view, examples, placement, n_words, self.rule_first)
 
     async def propose(
         self,
@@ -195,11 +202,15 @@ class Update:
 
     @staticmethod
     def _hygiene(examples: Sequence[tuple[str, str]], echo_source: str):
-        from gpo.optim.hygiene import hygiene_reason, strip_preamble
+        from gpo.optim.hygiene import hygiene_reason, rule_line, strip_preamble
 
-        def clean(text: str) -> tuple[str, Optional[str]]:
+        def clean(text: str, raw: str = "") -> tuple[str, Optional[str]]:
             text = strip_preamble(text)
-            return text, hygiene_reason(text, examples=examples, meta_prompt_template=echo_source)
+            reason = hygiene_reason(text, examples=examples, meta_prompt_template=echo_source)
+            rule = rule_line(raw) if reason else None
+            if rule and not hygiene_reason(rule, examples=examples, meta_prompt_template=echo_source):
+                return rule, None
+            return text, reason
 
         return clean
 
