@@ -599,6 +599,15 @@ def _register_report_commands() -> None:
 _register_report_commands()
 
 
+def _register_sweep_command() -> None:
+    from gpo.sweep.command import sweep_command
+
+    cli.add_command(sweep_command)
+
+
+_register_sweep_command()
+
+
 # ---------------------------------------------------------------------------- entry point
 
 

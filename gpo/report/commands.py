@@ -60,15 +60,21 @@ def report_command(run_dir: Path, out: Optional[Path]) -> None:
 )
 @click.option("--no-html", is_flag=True, help="Only print the table.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
-def compare_command(run_dirs: tuple[Path, ...], html_path: Path, no_html: bool, as_json: bool) -> None:
+@click.option("--table", "by_method", is_flag=True, help="One row per method and one column per task (mean ± sd over seeds, as in the paper's Table 5), with gains and paired tests.")
+@click.option("--reference", default=None, help="With --table: the method the paired tests compare the others with (default: gpo).")
+def compare_command(
+    run_dirs: tuple[Path, ...], html_path: Path, no_html: bool, as_json: bool, by_method: bool, reference: Optional[str]
+) -> None:
     """Compare runs: test scores, gain, significance, cost and calls.
 
     \b
     RUN_DIRS are run directories, or folders of run directories (all runs inside).
+    --table groups the finished runs by method and task, as `gpo sweep` does.
 
     \b
     Example:
       gpo compare runs/*-gpo runs/*-opro --html gpo-vs-opro.html
+      gpo compare runs/ --table --no-html
     """
     from gpo.report.extra import require_extra
 
@@ -76,6 +82,9 @@ def compare_command(run_dirs: tuple[Path, ...], html_path: Path, no_html: bool, 
     from gpo.report.compare import compare_runs, write_compare_page
 
     rows = compare_runs(run_dirs)
+    if by_method:
+        _table_view(rows, None if no_html else html_path, as_json, reference)
+        return
     if as_json:
         click.echo(
             json.dumps(
@@ -134,4 +143,27 @@ def compare_command(run_dirs: tuple[Path, ...], html_path: Path, no_html: bool, 
         click.echo("p: paired test of final vs initial prompt on test (McNemar for 0/1 scores); * p < 0.05")
     if not no_html:
         path = write_compare_page(rows, html_path)
+        click.echo(f"compare page: {path} ({_size(path)})", err=as_json)
+
+
+def _table_view(rows, html_path: Optional[Path], as_json: bool, reference: Optional[str]) -> None:
+    """``gpo compare --table``: the runs aggregated by method and task (see :mod:`gpo.sweep`)."""
+    from rich.console import Console
+
+    from gpo.sweep.aggregate import aggregate, paper_order
+    from gpo.sweep.display import print_aggregate
+    from gpo.sweep.output import write_page
+    from gpo.sweep.records import records_from_compare_rows
+
+    records, unfinished = records_from_compare_rows(rows)
+    agg = aggregate(records, methods=paper_order(r.method for r in records), reference=reference)
+    if unfinished:
+        agg.notes.append(f"{len(unfinished)} unfinished runs left out: " + ", ".join(unfinished))
+    if as_json:
+        click.echo(json.dumps(agg.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_aggregate(agg, Console())
+    if html_path is not None:
+        title = f"{len(records)} runs by method and task"
+        path = write_page(agg, html_path, title=title, subtitle="Finished runs grouped by method and task.")
         click.echo(f"compare page: {path} ({_size(path)})", err=as_json)
