@@ -156,6 +156,8 @@ class RunConfig:
         patience: Stop after this many steps without a better eval score.
         cache: Read and write the shared response cache.
         dry_run: Run with the fake model and count what the real one would cost.
+        part_changes: The parts changed by name when the run was built (``trajectory``,
+            ``k``, …), kept to name the variant in tables; the optimizer holds their effect.
     """
 
     task: str
@@ -180,6 +182,7 @@ class RunConfig:
     patience: Optional[int] = None
     cache: bool = True
     dry_run: bool = False
+    part_changes: Optional[dict] = None
 
     @property
     def method(self) -> str:
@@ -252,6 +255,7 @@ class RunConfig:
         budget_options(budget)
         proto = PROTOCOLS[protocol]
         parts = {k: v for k, v in parts.items() if v is not None}
+        changes = dict(parts)
         if isinstance(method, str):  # a preset takes the protocol's sizes; a built optimizer keeps its own
             parts.setdefault("batch_size", proto.batch_size)
             parts.setdefault("num_candidates", proto.num_candidates)
@@ -294,6 +298,7 @@ class RunConfig:
             patience=patience,
             cache=cache,
             dry_run=dry_run,
+            part_changes=changes or None,
         )
 
     @classmethod

@@ -243,7 +243,7 @@ def test_grid_variants_are_rows(tmp_path):
     printed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith(("gpo", "cot"))]
     assert printed[:3] == rows  # names print as they are, not as markup
     config = json.loads((out / "runs" / "synthetic-navigate__gpo_k=2__s0" / "config.json").read_text())
-    assert config["args"]["k"] == 2
+    assert config["run"]["optimizer"]["momentum"]["k"] == 2
     assert read_csv(out / "tests.csv")[1][:2] == ["gpo[k=1]", "gpo[k=2]"]
 
     # `gpo compare --table` on the same runs names the variants from their configs and

@@ -19,7 +19,7 @@ from typing import Any, Optional, Sequence, Union
 
 from gpo.concurrency import gather_all
 from gpo.errors import ConfigError, LMError
-from gpo.lm import ncap
+import gpo.lm.ncap as ncap
 from gpo.lm.budget import Budget
 from gpo.lm.cache import ResponseCache, default_cache
 from gpo.lm.ledger import Ledger

@@ -112,7 +112,7 @@ class DryRunLM(FakeLM):
 
     def __init__(self, real_spec: str, **kwargs: Any) -> None:
         super().__init__(name=real_spec, **kwargs)
-        from gpo.lm import parse_spec
+        from gpo.lm.spec import parse_spec
 
         backend, model, _ = parse_spec(real_spec)
         self.real_spec = real_spec

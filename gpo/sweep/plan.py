@@ -34,24 +34,23 @@ __all__ = [
 EVALUATION_ONLY = ("cot", "empty")
 """Presets that only score their initial prompt (no optimization step, no parts to vary)."""
 
-PART_TYPES: dict[str, type] = {
-    "information": str,
-    "trajectory": str,
-    "k": int,
-    "refinement": str,
-    "schedule": str,
-    "lr_init": int,
-    "lr_end": int,
-    "warmup_steps": int,
-    "selection": str,
-    "reject_over_budget": bool,
-    "batch_size": int,
-    "num_candidates": int,
-    "num_format_examples": int,
-    "optimizer_temperature": float,
-    "optimizer_max_tokens": int,
-}
-"""The part overrides of :func:`gpo.api.optimize` a grid may vary, with their value types."""
+def _part_types() -> dict[str, type]:
+    """The part changes :func:`gpo.optim.presets.build_optimizer` takes, with their value types."""
+    import typing
+
+    from gpo.optim.presets import build_optimizer
+
+    out: dict[str, type] = {}
+    for name, hint in typing.get_type_hints(build_optimizer).items():
+        if name in ("method", "return"):
+            continue
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        out[name] = args[0] if args else hint
+    return out
+
+
+PART_TYPES: dict[str, type] = _part_types()
+"""The part changes a grid may vary (the keywords of ``build_optimizer``), with their value types."""
 
 RUNS_FOLDER = "runs"
 """The folder of a sweep directory that holds its run directories."""

@@ -18,8 +18,9 @@ from gpo.sweep.plan import PART_TYPES, variant_label
 
 __all__ = ["RunRecord", "record_from_summary", "records_from_sweep", "records_from_compare_rows", "units"]
 
-# Parts that every run carries in config.json because the protocol sets them.
-_PROTOCOL_PARTS = ("batch_size", "num_candidates", "num_format_examples")
+# Parts that every run carries in config.json because the protocol sets them, and the
+# embedder, which the sweep applies to every run alike.
+_PROTOCOL_PARTS = ("batch_size", "num_candidates", "num_format_examples", "embedder")
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ def method_of_run(method: str, args: Mapping[str, Any]) -> str:
     >>> method_of_run("gpo", {"schedule": "linear", "batch_size": 8, "seed": 0})
     'gpo[schedule=linear]'
     """
+    if isinstance(args.get("optimizer"), dict):  # the run's own record of the parts it changed by name
+        args = args.get("part_changes") or {}
     parts = {k: args[k] for k in PART_TYPES if k not in _PROTOCOL_PARTS and args.get(k) is not None}
     return variant_label(method, parts)
 
