@@ -16,8 +16,9 @@ context managers. They live in :mod:`gpo.progress.live` and :mod:`gpo.progress.p
 share the number formats of :mod:`gpo.progress.formatting`.
 
 Example:
-    >>> progress = make_progress("plain")  # doctest: +SKIP
-    >>> try:
+    >>> import gpo.api
+    >>> progress = make_progress("plain")
+    >>> try:  # doctest: +SKIP
     ...     gpo.api.optimize("synthetic/word_sorting", dry_run=True, on_event=progress)
     ... finally:
     ...     progress.close()
