@@ -12,6 +12,7 @@ import doctest
 import importlib
 import logging
 import math
+import pkgutil
 import sys
 import types
 
@@ -77,9 +78,13 @@ def test_l2_normalize():
 
 
 def test_module_doctests_pass():
-    result = doctest.testmod(embed_mod)
-    assert result.attempted >= 8
-    assert result.failed == 0
+    modules = [embed_mod] + [
+        importlib.import_module(info.name)
+        for info in pkgutil.iter_modules(embed_mod.__path__, embed_mod.__name__ + ".")
+    ]
+    results = [doctest.testmod(module) for module in modules]
+    assert sum(r.attempted for r in results) >= 8
+    assert sum(r.failed for r in results) == 0
 
 
 def test_tfidf_weights_rare_shared_words_above_common_ones():

@@ -1,177 +1,30 @@
-"""Progress of an optimization run, shown while it runs.
+"""The live panel of a run on a terminal, redrawn in place by ``rich``.
 
-An :class:`~gpo.optim.optimizer.OptimizationRun` reports what it does through ``on_event``
-(dicts with a ``type``: ``start``, ``initial``, ``candidate``, ``step`` and ``final``). This
-module turns those events into something to look at:
-
-* :class:`RunProgress` keeps a live panel on a terminal (step and bar, candidates of the
-  step, best and current scores, model calls, spend, elapsed time), redrawn a few times a
-  second by ``rich``;
-* :class:`PlainProgress` prints one line per event, for logs, pipes and CI;
-* :func:`make_progress` picks one of them for a mode (``auto``, ``live``, ``plain``,
-  ``quiet``).
-
-Both are callables to pass as ``on_event`` and have a ``close()`` for error paths; both are
-context managers.
-
-Example:
-    >>> progress = make_progress("plain")  # doctest: +SKIP
-    >>> try:
-    ...     gpo.api.optimize("synthetic/word_sorting", dry_run=True, on_event=progress)
-    ... finally:
-    ...     progress.close()
+``rich`` is imported when a panel is first made or drawn, not when this module is imported.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from gpo.progress.formatting import (
+    Event,
+    fmt_count,
+    fmt_duration,
+    fmt_score,
+    fmt_spend,
+    merge_usage,
+    total_cost,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console, RenderableType
 
     from gpo.lm.ledger import Ledger
 
-Event = dict[str, Any]
-
-MODES: tuple[str, ...] = ("auto", "live", "plain", "quiet")
 PANEL_WIDTH = 100
-
-# ----------------------------------------------------------------------------- formatting
-
-
-def fmt_score(score: Optional[float]) -> str:
-    """A score with three decimals, or a dash when there is none."""
-    return "  –  " if score is None else f"{score:.3f}"
-
-
-def fmt_spend(cost: Optional[float]) -> str:
-    """Money spent: ``unknown`` (a price was missing), ``free`` (nothing), or USD."""
-    if cost is None:
-        return "unknown"
-    if cost <= 0:
-        return "free"
-    return f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"
-
-
-def fmt_count(n: int) -> str:
-    """A count of tokens, short: ``950``, ``12.3k``, ``4.5M``."""
-    if n < 1000:
-        return str(n)
-    if n < 1_000_000:
-        return f"{n / 1000:.1f}k"
-    return f"{n / 1_000_000:.1f}M"
-
-
-def fmt_duration(seconds: float) -> str:
-    """``h:mm:ss`` (or ``m:ss`` under an hour)."""
-    seconds = max(0, int(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def total_cost(usage: dict[str, dict[str, Any]]) -> Optional[float]:
-    """The cost of all roles of a ledger summary; ``None`` when any role's is unknown."""
-    cost = 0.0
-    for totals in usage.values():
-        c = totals.get("cost_usd", 0.0)
-        if c is None:
-            return None
-        cost += c
-    return cost
-
-
-def merge_usage(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The sum of two ledger summaries (a role's cost is ``None`` when either is)."""
-    out = {role: dict(totals) for role, totals in a.items()}
-    for role, totals in b.items():
-        into = out.setdefault(role, {})
-        for key, value in totals.items():
-            if key not in into:
-                into[key] = value
-            elif key == "cost_usd":
-                into[key] = None if value is None or into[key] is None else into[key] + value
-            else:
-                into[key] += value
-    return out
-
-
-def _stderr_is_terminal() -> bool:
-    try:
-        return bool(sys.stderr.isatty())
-    except (AttributeError, ValueError):  # no stderr, or a closed one
-        return False
-
-
-# ----------------------------------------------------------------------------- plain lines
-
-
-class PlainProgress:
-    """One plain line per event on a stream: for logs, pipes and CI.
-
-    Prints a line when the run starts, when the initial prompt is scored, after every step
-    and when the run ends; ``candidate`` events print nothing.
-
-    Args:
-        file: Where to write (default: ``sys.stderr`` at the time of each line).
-    """
-
-    def __init__(self, file: Optional[TextIO] = None) -> None:
-        self.file = file
-
-    def __call__(self, event: Event) -> None:
-        line = self.line(event)
-        if line is not None:
-            out = self.file if self.file is not None else sys.stderr
-            print(line, file=out, flush=True)
-
-    @staticmethod
-    def line(event: Event) -> Optional[str]:
-        """The line of one event, or ``None`` for events that print nothing."""
-        kind = event.get("type")
-        if kind == "start":
-            text = f"optimizing: {event['total']} steps, {event['n_eval']} eval examples"
-            if event.get("resumed_from") is not None:
-                text += f" (resuming after step {event['resumed_from']})"
-            return text
-        if kind == "initial":
-            return f"step 0: initial prompt eval {fmt_score(event['eval'])}"
-        if kind == "step":
-            cands = event["candidates"]
-            scored = [c[1] for c in cands if c[1] is not None]
-            rejected = sum(1 for c in cands if c[2])
-            dups = sum(1 for c in cands if c[3])
-            budget = "no limit" if event["budget"] is None else f"{event['budget']} words"
-            return (
-                f"step {event['step']}/{event['total']}: budget {budget}; {len(cands)} candidates "
-                f"(best {fmt_score(max(scored) if scored else None)}, {rejected} rejected, {dups} repeats); "
-                f"next prompt {fmt_score(event['score'])}; best so far {fmt_score(event['best'])}"
-            )
-        if kind == "final":
-            s = event["summary"]
-            return (
-                f"done: {s['steps_completed']}/{s['total_steps']} steps ({s['stopped_reason']}); "
-                f"best eval {fmt_score(s['scores']['best']['eval'])} at step {s['best_step']}; "
-                f"spend {fmt_spend(total_cost(s.get('usage', {})))}"
-                + (" (dry run estimate)" if s.get("dry_run") else "")
-                + f"; {s['seconds']:.0f} s"
-            )
-        return None
-
-    def close(self) -> None:
-        """Nothing to release; here so both kinds of progress are used alike."""
-
-    def __enter__(self) -> "PlainProgress":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-# ----------------------------------------------------------------------------- live panel
 
 
 class RunProgress:
@@ -490,30 +343,3 @@ class RunProgress:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-# ----------------------------------------------------------------------------- the factory
-
-
-def make_progress(mode: str = "auto", **options: Any) -> Optional[Callable[[Event], None]]:
-    """A progress display for ``on_event``, or ``None`` for none.
-
-    Args:
-        mode: ``auto`` (a live panel when stderr is a terminal, else plain lines),
-            ``live`` (a live panel; on a non-terminal only its last frame is printed),
-            ``plain`` (one line per event on stderr) or ``quiet`` (``None``).
-        **options: Passed to :class:`RunProgress` when the display is live.
-
-    Returns:
-        A :class:`RunProgress`, a :class:`PlainProgress` or ``None``.
-
-    Raises:
-        ValueError: An unknown mode.
-    """
-    if mode not in MODES:
-        raise ValueError(f"unknown progress mode {mode!r}; use one of {', '.join(MODES)}")
-    if mode == "quiet":
-        return None
-    if mode == "live" or (mode == "auto" and _stderr_is_terminal()):
-        return RunProgress(**options)
-    return PlainProgress()
