@@ -15,7 +15,7 @@ from gpo.errors import ConfigError, DataError
 from gpo.evaluate import Evaluator
 from gpo.lm import ScriptedLM
 from gpo.scoring import ANSWER_FORMATS, InductionFormat, get_answer_format, score_output
-from gpo.scoring_ii import contains_match, exact_match, exact_set_match, normalize, score_any
+from gpo.scoring.ii_metric import contains_match, exact_match, exact_set_match, normalize, score_any
 from gpo.tasks import II_ANSWER_FORMATS, II_TASKS, expand_tasks, list_tasks, load_task
 from gpo.tasks.base import Example, Task, display_target
 

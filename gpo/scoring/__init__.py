@@ -20,7 +20,7 @@ prompts that contain newlines cannot break extraction.
 
 The Instruction Induction formats (``ii_exact``, ``ii_contains``, ``ii_set``) only find
 the answer in an output; their scores are the benchmark's own metric, in
-:mod:`gpo.scoring_ii`.
+:mod:`gpo.scoring.ii_metric`.
 
 Pass the example's question to :meth:`AnswerFormat.extract`: multiple choice
 uses it to map an option's text to its letter, word sorting to find the sorted

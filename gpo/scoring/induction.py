@@ -1,18 +1,18 @@
-"""Instruction Induction answers: found in the output here, scored by :mod:`gpo.scoring_ii`."""
+"""Instruction Induction answers: found in the output here, scored by :mod:`gpo.scoring.ii_metric`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
 
-from gpo import scoring_ii
+import gpo.scoring.ii_metric as scoring_ii
 from gpo.scoring.base import AnswerFormat
 from gpo.scoring.parsing import _LABEL, _marker_parts, _strip_markdown
 
 
 @dataclass(frozen=True)
 class InductionFormat(AnswerFormat):
-    """A few words scored by the Instruction Induction benchmark's metric (:mod:`gpo.scoring_ii`).
+    """A few words scored by the Instruction Induction benchmark's metric (:mod:`gpo.scoring.ii_metric`).
 
     Extraction only finds the answer in a chatty output, and keeps its text as written:
     the part after the last answer marker ("the answer is", "Answer:") when there is one,
@@ -22,7 +22,7 @@ class InductionFormat(AnswerFormat):
     accepted answer.
 
     Attributes:
-        metric: ``exact``, ``contains`` or ``set`` (see :mod:`gpo.scoring_ii`).
+        metric: ``exact``, ``contains`` or ``set`` (see :mod:`gpo.scoring.ii_metric`).
     """
 
     metric: str = "exact"

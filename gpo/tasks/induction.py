@@ -7,7 +7,7 @@ redistributed by APE, Zhou et al., ICLR 2023). The data folder (``--data-dir`` o
 ``gpo-splits``. Each record carries ``targets``, every accepted answer (``target`` is
 the first); an example's target is that tuple, and any of them counts.
 
-Each task is scored with the benchmark's metric (:mod:`gpo.scoring_ii`): ``ii_set``
+Each task is scored with the benchmark's metric (:mod:`gpo.scoring.ii_metric`): ``ii_set``
 for orthography_starts_with and taxonomy_animal, ``ii_contains`` for synonyms and
 ``ii_exact`` for the rest.
 """
