@@ -516,8 +516,8 @@ def _report(result, as_json: bool) -> None:
     if s.get("dry_run"):
         _console().print(_usage_table(s, "Dry run: what this run would spend (no model was called)"))
         click.echo(
-            "Requests are exact for the worst case (every candidate new) without resampling and "
-            "tie-breaks (--protocol paper); the quick protocol's depend on the answers. Input tokens are "
+            "Requests are exact for the worst case (every candidate new) without tie-breaks and "
+            "resampling (--protocol paper); with them, the counts depend on the answers. Input tokens are "
             "estimated at 4 characters per token, output tokens at each call's cap."
         )
     else:

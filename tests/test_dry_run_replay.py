@@ -28,8 +28,7 @@ def test_dry_run_counts_every_call_of_the_protocol():
     assert u["optimizer"]["requests"] == 2
     r = optimize("synthetic/boolean_expressions", dry_run=True, run_dir=False, two_round=True, **PAPER_SELECTION)
     assert r.summary["usage"]["task"]["requests"] == 2 * (12 + 2 * 3 * 12 + 2 * 24)
-    # The quick protocol resamples over-budget candidates once and breaks ties on 12 more
-    # examples: what that costs depends on the answers.
+    # The quick protocol breaks ties on 12 more examples: what that costs depends on the answers.
     r = optimize("synthetic/boolean_expressions", dry_run=True, run_dir=False)
     u = r.summary["usage"]
     assert 2 <= u["optimizer"]["requests"] <= 2 * 2

@@ -123,14 +123,18 @@ class CurrentInformation:
         return (await ask(text, "reflection")).strip()
 
 
-def _shorten(text: str, words: int = 40) -> str:
-    """At most ``words`` words of a model's answer.
+def _shorten(text: str, words: int = 20) -> str:
+    """The first line of a model's answer, at most ``words`` words.
 
     >>> _shorten("a b c", 2)
     'a b …'
+    >>> _shorten("Sure, let me help." + chr(10) + "1. The word")
+    'Sure, let me help. …'
     """
-    parts = text.split()
-    return text if len(parts) <= words else " ".join(parts[:words]) + " …"
+    lines = text.strip().splitlines() or [""]
+    parts = lines[0].split()
+    cut = len(parts) > words or len(lines) > 1
+    return " ".join(parts[:words]) + (" …" if cut else "")
 
 
 def parse_information(name: str, batch_size: int = 8) -> CurrentInformation:

@@ -22,6 +22,8 @@ _PREAMBLE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z0-9']+")
+_RULE_LABEL = re.compile(r"^[\s*_#>-]*rule[*_]*\s*:[*_]*\s*", re.IGNORECASE)
+_META_LABELS = re.compile(r"\b(?:model's answer|expected output|correct output)\s*:", re.IGNORECASE)
 
 
 def _norm(text: str) -> str:
@@ -39,6 +41,9 @@ def strip_preamble(text: str) -> str:
     >>> strip_preamble("Follow these steps:\\n1. Read the word.")
     'Follow these steps:\\n1. Read the word.'
     """
+    label = _RULE_LABEL.match(text.strip())
+    if label and text.strip()[label.end():].strip():
+        return text.strip()[label.end():].strip()  # the stated rule, as an instruction
     first, sep, rest = text.strip().partition("\n")
     line = first.strip().strip("*_#> ").strip()
     if (
@@ -121,7 +126,7 @@ def hygiene_reason(
     """
     if copies_example(text, examples):
         return "copies a demonstration"
-    if echoes_text(text, meta_prompt_template):
+    if _META_LABELS.search(text) or echoes_text(text, meta_prompt_template):
         return "echoes the meta-prompt"
     return None
 
