@@ -72,3 +72,16 @@ def test_the_import_graph_has_no_cycles():
 
 def test_a_cycle_would_be_found():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+DATA_TABLES = {"gpo/tasks/words.py"}
+
+
+def test_modules_stay_small():
+    """No module over about 400 lines, outside data tables."""
+    sizes = {
+        str(p.relative_to(PACKAGE.parent)): len(p.read_text(encoding="utf-8").splitlines())
+        for p in PACKAGE.rglob("*.py")
+    }
+    large = {name: n for name, n in sizes.items() if n > 430 and name not in DATA_TABLES}
+    assert large == {}

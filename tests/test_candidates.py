@@ -621,9 +621,11 @@ def test_normalize_prompt(text, canonical):
 
 
 def test_doctests_pass():
-    result = doctest.testmod(candidates_module)
-    assert result.attempted >= 10
-    assert result.failed == 0
+    import gpo.optim.extract as extract_module
+
+    results = [doctest.testmod(m) for m in (candidates_module, extract_module)]
+    assert sum(r.attempted for r in results) >= 10
+    assert sum(r.failed for r in results) == 0
 
 
 def test_echoes_of_scores_and_example_inputs_are_rejected():

