@@ -16,7 +16,7 @@ from gpo.optim.optimizer import PromptOptimizer
 from gpo.optim.parts import part_from_dict, part_to_dict, register_part
 from gpo.optim.selection import Selection, select_paper
 from gpo.optim.update import EditingUpdate
-from gpo.runs import rundir
+from gpo.runs import rundir, session
 
 TASK = "synthetic/boolean_expressions"
 
@@ -102,11 +102,15 @@ class Crash(BaseException):
     """Stands for SIGKILL: nothing after it runs in the step."""
 
 
+WRITERS = [(rundir.RunDir, "append_jsonl"), (rundir.RunDir, "write_json"), (rundir.RunDir, "write_jsonl"), (session.RunSession, "_append")]
+"""Every way a run writes its directory: records, checkpoint, config, summary, results, usage lines."""
+
+
 def crash_after_write(monkeypatch, k: int) -> None:
-    """Ends the run right after its k-th write to the run directory."""
+    """Ends the run right after its k-th write to the run directory (usage lines included)."""
     count = {"n": 0}
-    for name in ("append_jsonl", "write_json", "write_jsonl"):
-        original = getattr(rundir.RunDir, name)
+    for owner, name in WRITERS:
+        original = getattr(owner, name)
 
         def wrapped(self, *args, _original=original, **kwargs):
             out = _original(self, *args, **kwargs)
@@ -115,7 +119,7 @@ def crash_after_write(monkeypatch, k: int) -> None:
                 raise Crash(f"killed after write {k}")
             return out
 
-        monkeypatch.setattr(rundir.RunDir, name, wrapped)
+        monkeypatch.setattr(owner, name, wrapped)
 
 
 def run_custom(run_dir: Path):
@@ -128,7 +132,15 @@ def test_a_custom_optimizer_saves_loads_and_continues_identically(tmp_path):
     assert config.optimizer == custom_optimizer().resolve(3)
     # Two steps, then the run is rebuilt from config.json alone and goes on.
     with pytest.MonkeyPatch.context() as mp:
-        crash_after_write(mp, 1 + 3 * 3)  # config, then (trajectory, meta-prompts, checkpoint) × (p0, step 1, step 2)
+        original = rundir.RunDir.write_json
+
+        def stop_after_step_2(self, name, data):
+            out = original(self, name, data)
+            if name == "checkpoint.json" and data["step"] == 2:
+                raise Crash("killed after step 2")
+            return out
+
+        mp.setattr(rundir.RunDir, "write_json", stop_after_step_2)
         with pytest.raises(Crash):
             run_custom(tmp_path / "cut")
     assert json.loads((tmp_path / "cut" / "checkpoint.json").read_text())["step"] == 2
@@ -140,14 +152,14 @@ def test_a_custom_optimizer_saves_loads_and_continues_identically(tmp_path):
 def count_writes(tmp_path: Path) -> int:
     total = {"n": 0}
     with pytest.MonkeyPatch.context() as mp:
-        for name in ("append_jsonl", "write_json", "write_jsonl"):
-            original = getattr(rundir.RunDir, name)
+        for owner, name in WRITERS:
+            original = getattr(owner, name)
 
             def wrapped(self, *args, _original=original, **kwargs):
                 total["n"] += 1
                 return _original(self, *args, **kwargs)
 
-            mp.setattr(rundir.RunDir, name, wrapped)
+            mp.setattr(owner, name, wrapped)
         run_custom(tmp_path / "counted")
     return total["n"]
 
@@ -156,7 +168,7 @@ def test_resume_after_a_crash_at_every_write_gives_the_uninterrupted_files(tmp_p
     run_custom(tmp_path / "ref")
     reference, reference_paid = files_of(tmp_path / "ref"), paid(tmp_path / "ref")
     writes = count_writes(tmp_path)
-    assert writes >= 15
+    assert writes >= 40
     for k in range(2, writes):  # the first write is config.json: nothing to resume before it
         run = tmp_path / f"crash-{k}"
         with pytest.MonkeyPatch.context() as mp:
