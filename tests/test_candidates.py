@@ -651,3 +651,9 @@ def test_meta_prompt_echoes_are_cut_off_the_proposal():
     assert cands[0].prompt == "Let's think step by step." and not cands[0].rejected
     assert cands[1].prompt == "Let's think about step by step." and not cands[1].rejected
     assert cands[2].rejected  # nothing but echoed examples inside the tags
+
+
+def test_a_bold_start_tag_leaves_no_stars_in_the_prompt():
+    # Sampled from the packaged 1.5B model on ii/num_to_verbal.
+    raw = "**Rule:** The model should take the input number and convert it into words.\n\n**<START>**\nLet's think step by step.\n<END>"
+    assert extract_prompt(raw) == "Let's think step by step."

@@ -125,6 +125,7 @@ _CHATTER = re.compile(
     r"(?:please|could you|can you) (?:provide|share|give me|clarify))\b",
     re.IGNORECASE,
 )
+_STRAY_MARKUP = re.compile(r"\A[*_`#]+[ \t]*\n|\n[ \t]*[*_`#]+\Z")
 _MAX_LAYERS = 8  # wrappers peeled per passage ("**New prompt:** `…`" needs three)
 _WRAPPERS = (
     ("**", "**"),
@@ -175,6 +176,7 @@ def _clean(segment: str) -> str:
         if fence and fence.group(1).lower() in _PROSE_FENCES:
             text = fence.group(2)
         text = _HEADING.sub("", text)
+        text = _STRAY_MARKUP.sub("", text.strip())  # "**<START>**": the bold's closing stars
         text = _drop_label(text.strip())
         text = _TRAILING_SCORE.sub("", text.strip())
         text = _unwrap(text.strip()).strip()
