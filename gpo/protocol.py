@@ -107,16 +107,32 @@ def epochs_to_steps(task: Any, epochs: int, batch_size: int) -> int:
 
 
 def budget_options(budget: Optional[dict]) -> dict:
-    """``{"calls": N, "tokens": N, "cost": USD, "task": {...}, ...}`` as Budget options."""
+    """``{"calls": N, "tokens": N, "cost": USD, "task": {...}, ...}`` as Budget options.
+
+    Raises:
+        ConfigError: An unknown entry, or a value that is not a finite number of at least 0
+            (``nan`` and ``inf`` would remove the cap silently).
+    """
+    from gpo.lm.budget import METRICS, check_limit
+
     budget = dict(budget or {})
-    totals = {f"max_{m}": budget.pop(m, None) for m in ("calls", "tokens", "cost")}
+    totals = {f"max_{m}": budget.pop(m, None) for m in METRICS}
+    for metric, value in totals.items():
+        if value is not None:
+            totals[metric] = check_limit(value, f"budget {metric[4:]}")
+    per_role: dict[str, dict[str, float]] = {}
     for role, limits in budget.items():
         if role not in ("task", "optimizer", "embedding") or not isinstance(limits, dict):
             raise ConfigError(
                 f"unknown budget entry {role!r}",
                 hint="use calls, tokens, cost, or task/optimizer/embedding: {metric: value}",
             )
-    return {**totals, "per_role": budget}
+        for metric, value in limits.items():
+            if metric not in METRICS:
+                raise ConfigError(f"unknown budget metric {role}.{metric}", hint=f"use one of {', '.join(METRICS)}")
+            if value is not None:
+                per_role.setdefault(role, {})[metric] = check_limit(value, f"budget {role}.{metric}")
+    return {**totals, "per_role": per_role}
 
 
 _PART_OPTIONS = (

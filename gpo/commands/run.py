@@ -110,10 +110,12 @@ def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidat
 def parse_budget(max_calls, max_tokens, max_cost, role_budgets) -> dict:
     """CLI budget options as the ``budget`` dict of :func:`gpo.optimize`."""
     from gpo.errors import ConfigError
+    from gpo.lm.budget import check_limit
 
     budget: dict = {}
     for metric, value in (("calls", max_calls), ("tokens", max_tokens), ("cost", max_cost)):
         if value is not None:
+            check_limit(value, f"--max-{metric}")
             budget[metric] = value
     for item in role_budgets:
         key, sep, value = item.partition("=")
@@ -127,9 +129,7 @@ def parse_budget(max_calls, max_tokens, max_cost, role_budgets) -> dict:
             number = float(value)
         except ValueError:
             raise ConfigError(f"--budget {item!r}: {value!r} is not a number") from None
-        if number < 0:
-            raise ConfigError(f"--budget {item!r}: a budget cannot be negative")
-        budget.setdefault(role, {})[metric] = number
+        budget.setdefault(role, {})[metric] = check_limit(number, f"--budget {key}")
     return budget
 
 

@@ -20,7 +20,7 @@ from gpo.lm.base import current_step
 from gpo.lm.ledger import Ledger, summarize_by_step
 from gpo.optim.objective import Objective
 from gpo.optim.optimizer import PromptOptimizer
-from gpo.optim.state import OptimizerState
+from gpo.optim.state import OptimizerState, TrajectoryEntry
 from gpo.protocol import RunConfig
 from gpo.runs.events import CandidateScored, Event, InitialScored, RunFinished, RunStarted, StepFinished
 from gpo.runs.record import RunRecord
@@ -138,9 +138,9 @@ class Runner:
         started = time.perf_counter()
         current_step.set(0)
         state = await self.optimizer.init(self.objective, self.config.initial_prompt, self.config.steps)
+        self.state = state  # scored: a budget reached from here on stops after step 0
         if self.config.test_every_step:
             state.history[0].test_score = (await self._test(state.history[0].prompt)).score
-        self.state = state
         self.timings["initial"] = round(time.perf_counter() - started, 3)
         self.save()
         self.on_event(InitialScored(state.history[0].prompt, state.history[0].score))
@@ -185,10 +185,23 @@ class Runner:
             "test": self.timings["test"],
         }
 
+    def _total(self) -> int:
+        return 0 if self.optimizer.evaluation_only else self.config.steps
+
+    def _endpoints(self) -> tuple[TrajectoryEntry, TrajectoryEntry]:
+        """The initial and the best entry of the trajectory.
+
+        A run stopped by its budget during the initial evaluation has no trajectory: p0
+        is then both, with no eval score (a partial evaluation gives none).
+        """
+        if self.state is None:
+            p0 = TrajectoryEntry(0, self.config.initial_prompt, None)  # type: ignore[arg-type]
+            return p0, p0
+        return self.state.history[0], self.state.best()
+
     def _summary(self, reason: str, initial_test, best_test) -> dict[str, Any]:
         state = self.state
-        assert state is not None
-        initial, best = state.history[0], state.best()
+        initial, best = self._endpoints()
         usage = self.ledger.summary()
         for role in ROLES:
             usage.setdefault(role, {"calls": 0, "cached_calls": 0, "requests": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
@@ -206,8 +219,8 @@ class Runner:
             },
             "n_eval": len(self.objective.eval_examples),
             "n_test": initial_test.n if initial_test else 0,
-            "steps_completed": state.step,
-            "total_steps": state.total_steps,
+            "steps_completed": state.step if state else 0,
+            "total_steps": state.total_steps if state else self._total(),
             "stopped_reason": reason,
             "optimizer": self.optimizer.describe(),
             "models": {
@@ -215,7 +228,7 @@ class Runner:
                 "optimizer": self.objective.optimizer_lm.spec,
                 "embedder": embedders[0] if embedders else None,
             },
-            "edit_budget": budget_adherence(state.candidates),
+            "edit_budget": budget_adherence(state.candidates if state else []),
             "usage": usage,
             "usage_by_step": summarize_by_step(self.ledger.records),
             "dry_run": bool(self.config.dry_run),
@@ -226,8 +239,7 @@ class Runner:
     async def _finalize(self, reason: str) -> RunResult:
         current_step.set(None)
         started = time.perf_counter()
-        assert self.state is not None
-        initial, best = self.state.history[0], self.state.best()
+        initial, best = self._endpoints()
         initial_test = best_test = None
         try:
             initial_test = await self._test(initial.prompt)
@@ -267,7 +279,7 @@ class Runner:
                 is saved and ``gpo resume`` continues from it.
         """
         resumed = self.restore()
-        total = 0 if self.optimizer.evaluation_only else self.config.steps
+        total = self._total()
         self.on_event(
             RunStarted(
                 total=total,
@@ -291,10 +303,11 @@ class Runner:
                     reason = f"no improvement in {patience} steps"
                     break
         except BudgetExceeded as exc:
-            if self.state is None:
-                raise
             reason = str(exc)
-            log.warning("%s; stopping after step %d", exc, self.state.step)
+            if self.state is None:  # a normal end too: the summary keeps p0, with no eval score
+                log.warning("%s during the initial evaluation; stopping before any step", exc)
+            else:
+                log.warning("%s; stopping after step %d", exc, self.state.step)
         except asyncio.CancelledError:
             where = self.record.path if self.record is not None else None
             step = self.state.step if self.state else 0

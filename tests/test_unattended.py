@@ -1,0 +1,91 @@
+"""Unattended runs and bad input: budgets, absurd sizes, failed starts, accounting.
+
+Each bad input must give one line (``gpo: error: …``), exit status 2 and leave no run
+directory behind; a budget stop is a normal end with a summary.
+"""
+
+import json
+import math
+
+import pytest
+from test_cli import run
+
+from gpo.errors import ConfigError
+
+TASK = "synthetic/boolean_expressions"
+
+
+def assert_one_line_error(code, err, *fragments):
+    """Exit status 2 and nothing on stderr but one ``gpo: error:`` line."""
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("gpo: error: "), err
+    for f in fragments:
+        assert f in lines[0], lines[0]
+
+
+def snapshot(folder):
+    """Every file of a folder with its bytes and modification time."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+# ---------------------------------------------------------------------------- budgets
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--max-cost", "nan"], "--max-cost must be a finite number, at least 0; got nan"),
+    (["--max-cost", "inf"], "--max-cost must be a finite number, at least 0; got inf"),
+    (["--budget", "task.cost=nan"], "--budget task.cost must be a finite number, at least 0; got nan"),
+    (["--budget", "optimizer.calls=inf"], "--budget optimizer.calls must be a finite number, at least 0; got inf"),
+    (["--budget", "task.tokens=-5"], "--budget task.tokens must be a finite number, at least 0; got -5"),
+])
+def test_a_budget_that_would_remove_the_cap_is_refused(capsys, tmp_path, args, fragment):
+    code, _, err = run(capsys, "optimize", "-t", TASK, "-m", "fake:", "--run-dir", str(tmp_path / "run"), *args)
+    assert_one_line_error(code, err, fragment, "leave the budget out for no limit")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("budget,fragment", [
+    ({"cost": math.nan}, "budget cost must be a finite number"),
+    ({"calls": math.inf}, "budget calls must be a finite number"),
+    ({"optimizer": {"tokens": -1}}, "budget optimizer.tokens must be a finite number"),
+    ({"task": {"cost": "2"}}, "budget task.cost must be a number, got '2'"),
+    ({"task": {"money": 2}}, "unknown budget metric task.money"),
+])
+def test_the_python_api_refuses_the_same_budgets(tmp_path, budget, fragment):
+    import gpo
+
+    with pytest.raises(ConfigError, match=fragment.replace(".", r"\.")):
+        gpo.optimize(TASK, model="fake:", budget=budget, run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_budget_object_refuses_them_too():
+    from gpo.lm.budget import Budget, Limit
+
+    for value in (math.nan, math.inf, -1.0):
+        with pytest.raises(ConfigError, match="finite number"):
+            Budget([Limit("cost", value, role="task")])
+
+
+def test_a_budget_reached_in_the_initial_evaluation_ends_the_run_normally(capsys, caplog, tmp_path):
+    run_dir = tmp_path / "run"
+    code, out, err = run(capsys, "optimize", "-t", TASK, "-m", "fake:", "--max-calls", "3",
+                         "--run-dir", str(run_dir), "--json")
+    assert code == 0, err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert json.loads(out)["stopped_reason"] == summary["stopped_reason"] == "budget reached: 3 model requests (spent 3)"
+    assert summary["best_prompt"] == summary["initial_prompt"] == "Let's think step by step."
+    assert (summary["best_step"], summary["steps_completed"], summary["total_steps"]) == (0, 0, 2)
+    assert summary["scores"] == {"initial": {"eval": None, "test": None}, "best": {"eval": None, "test": None}}
+    assert summary["usage"]["task"]["requests"] == 3
+    assert "during the initial evaluation; stopping before any step" in caplog.text
+    assert not (run_dir / "checkpoint.json").exists()  # no step, no state to resume from
+    before = snapshot(run_dir)
+    code, out, err = run(capsys, "resume", str(run_dir), "--json")
+    assert code == 0, err
+    assert json.loads(out)["stopped_reason"] == summary["stopped_reason"]
+    assert snapshot(run_dir) == before  # a finished run's resume changes nothing
