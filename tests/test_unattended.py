@@ -89,3 +89,87 @@ def test_a_budget_reached_in_the_initial_evaluation_ends_the_run_normally(capsys
     assert code == 0, err
     assert json.loads(out)["stopped_reason"] == summary["stopped_reason"]
     assert snapshot(run_dir) == before  # a finished run's resume changes nothing
+
+
+# ---------------------------------------------------------------------------- accounting
+
+
+def test_requests_in_flight_at_a_stop_count_as_failed():
+    import asyncio
+    import time
+
+    from gpo.lm import get_lm
+    from gpo.testing.server import OpenAICompatServer
+
+    with OpenAICompatServer(delay=30) as server:
+        lm = get_lm(f"openai:m@{server.url}", cache=False)
+
+        async def main():
+            calls = [asyncio.ensure_future(lm([{"role": "user", "content": f"q{i}"}])) for i in range(3)]
+            deadline = time.monotonic() + 20
+            while len(server.requests) < 3:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.01)
+            for c in calls:
+                c.cancel()
+            await asyncio.gather(*calls, return_exceptions=True)
+            await lm.aclose()
+
+        asyncio.run(main())
+        sent = len(server.requests)
+    usage = lm.ledger.summary()["task"]
+    assert (usage["calls"], usage["requests"], usage["failed_requests"], usage["retries"]) == (3, 0, 3, 0)
+    assert usage["requests"] + usage["failed_requests"] == sent
+
+
+def test_time_and_failed_requests_add_up_over_invocations(capsys, tmp_path, monkeypatch):
+    """A run stopped after step 1 and resumed: its summary counts both invocations."""
+    from gpo.api import resume
+    from gpo.runs import runner as runner_module
+
+    run_dir = tmp_path / "run"
+    real_step = runner_module.Runner._step
+
+    async def stop_at_step_2(self):
+        if self.state.step == 1:
+            import asyncio
+
+            raise asyncio.CancelledError  # as Ctrl-C does, once step 1 is saved
+        await real_step(self)
+
+    monkeypatch.setattr(runner_module.Runner, "_step", stop_at_step_2)
+    code, _, err = run(capsys, "optimize", "-t", TASK, "-m", "fake:", "--run-dir", str(run_dir), "--json")
+    assert code == 130 and f"gpo resume {run_dir}" in err
+    first = json.loads((run_dir / "checkpoint.json").read_text())["timings"]["invocations"]
+    assert len(first) == 1 and first[0] >= 0
+    # Failed requests of the first invocation, as the model layer records them.
+    with open(run_dir / "usage.jsonl", "a") as f:
+        f.write(json.dumps({"role": "task", "model": "fake:default", "calls": 0, "samples": 1,
+                            "failed_requests": 2, "retries": 1, "latency_s": 7.5}) + "\n")
+    monkeypatch.setattr(runner_module.Runner, "_step", real_step)
+    monkeypatch.setattr(runner_module.time, "time", lambda: 1000.0)  # the first invocation is what is measured
+    monkeypatch.setattr(runner_module.Runner, "__init__", _started_at(runner_module.Runner.__init__, 990.0))
+    result = resume(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["timings"]["invocations"] == [first[0], 10.0]
+    assert summary["timings"]["last_invocation"] == 10.0
+    assert summary["seconds"] == round(first[0] + 10.0, 2)
+    assert summary["usage"]["task"]["failed_requests"] == 2 and summary["usage"]["optimizer"]["failed_requests"] == 0
+    from gpo.commands.run import _report
+
+    _report(result, as_json=False)
+    out = capsys.readouterr().out
+    assert f"in 2 invocations (this one 10 s)" in out
+    header = next(line for line in out.splitlines() if "role" in line)
+    task_row = next(line for line in out.splitlines() if line.startswith("│ task"))
+    cells = [c.strip() for c in task_row.split("│")[1:-1]]
+    names = [c.strip() for c in header.split("┃")[1:-1]]
+    assert cells[names.index("failed")] == "2"
+
+
+def _started_at(init, when):
+    def patched(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.started = when
+
+    return patched

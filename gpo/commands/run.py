@@ -162,7 +162,8 @@ def _usage_table(summary: dict, title: str):
 
     dry = summary.get("dry_run")
     table = Table(title=title)
-    for col in ("role", "requests", "cache hits", "retries", "input tokens" + (" (≈)" if dry else ""),
+    # failed: requests that got no answer (errors, time-outs, in flight at a stop), retried ones included
+    for col in ("role", "requests", "cache hits", "failed", "input tokens" + (" (≈)" if dry else ""),
                 "output tokens" + (" (≤)" if dry else ""), "cost" + (" (≤)" if dry else "")):
         table.add_column(col, justify="right" if col != "role" else "left")
     for role in ("task", "optimizer", "embedding"):
@@ -174,12 +175,20 @@ def _usage_table(summary: dict, title: str):
             role,
             str(u.get("requests", 0)),
             str(u.get("cached_calls", 0)),
-            str(u.get("retries", 0)),
+            str(u.get("failed_requests", 0)),
             f"{u.get('input_tokens', 0):,}",
             f"{u.get('output_tokens', 0):,}",
             "unknown price" if cost is None else f"${cost:.4f}",
         )
     return table
+
+
+def _seconds(summary: dict) -> str:
+    """The run's wall time: ``12 s``, or over several invocations ``95 s in 2 invocations (this one 12 s)``."""
+    times = (summary.get("timings") or {}).get("invocations") or []
+    if len(times) < 2:
+        return f"{summary['seconds']:.0f} s"
+    return f"{summary['seconds']:.0f} s in {len(times)} invocations (this one {times[-1]:.0f} s)"
 
 
 def _report(result, as_json: bool) -> None:
@@ -206,7 +215,7 @@ def _report(result, as_json: bool) -> None:
     click.echo(
         f"calls: task {u['task'].get('requests', 0)} paid / {u['task'].get('calls', 0)}, "
         f"optimizer {u['optimizer'].get('requests', 0)} paid / {u['optimizer'].get('calls', 0)}; "
-        f"{s['steps_completed']} steps in {s['seconds']:.0f} s ({s['stopped_reason']})"
+        f"{s['steps_completed']} steps in {_seconds(s)} ({s['stopped_reason']})"
     )
     eb = s.get("edit_budget") or {}
     if eb.get("rate") is not None:

@@ -178,7 +178,12 @@ class RunRecord:
             ) from exc
         self._saved = (len(state.candidates), len(state.meta_prompts))
         saved = data.get("timings") or {}
-        timings = {"initial": saved.get("initial"), "steps": dict(saved.get("steps") or {}), "test": None}
+        timings = {
+            "initial": saved.get("initial"),
+            "steps": dict(saved.get("steps") or {}),
+            "test": None,
+            "invocations": list(saved.get("invocations") or []),  # none in runs recorded before
+        }
         return state, timings
 
     # -- reading leniently --------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 from gpo.errors import BudgetExceeded, RunInterrupted
 from gpo.evaluate import EvalResult
 from gpo.lm.base import current_step
-from gpo.lm.ledger import Ledger, summarize_by_step
+from gpo.lm.ledger import Ledger, empty_totals, summarize_by_step
 from gpo.optim.objective import Objective
 from gpo.optim.optimizer import PromptOptimizer
 from gpo.optim.state import OptimizerState, TrajectoryEntry
@@ -125,9 +125,16 @@ class Runner:
         self.on_event = on_event or (lambda event: None)
         self.state: Optional[OptimizerState] = None
         self.started = time.time()
-        self.timings: dict[str, Any] = {"initial": None, "steps": {}, "test": None}
+        # invocations: wall seconds of each invocation of the run (this one last), up to its
+        # last checkpoint for the earlier ones, so a resumed run's time is their sum.
+        self.timings: dict[str, Any] = {"initial": None, "steps": {}, "test": None, "invocations": [0.0]}
+
+    def _clock(self) -> None:
+        """Sets this invocation's wall time so far (the last entry of ``invocations``)."""
+        self.timings["invocations"][-1] = round(time.time() - self.started, 2)
 
     def save(self) -> None:
+        self._clock()
         if self.record is not None and self.state is not None:
             self.record.save(self.state, self.timings, self.config.seed)
 
@@ -183,6 +190,8 @@ class Runner:
             "steps": dict(steps),
             "mean_step": round(sum(steps.values()) / len(steps), 3) if steps else None,
             "test": self.timings["test"],
+            "invocations": list(self.timings["invocations"]),
+            "last_invocation": self.timings["invocations"][-1],
         }
 
     def _total(self) -> int:
@@ -204,7 +213,7 @@ class Runner:
         initial, best = self._endpoints()
         usage = self.ledger.summary()
         for role in ROLES:
-            usage.setdefault(role, {"calls": 0, "cached_calls": 0, "requests": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
+            usage.setdefault(role, empty_totals())
         embedders = self.objective.embedder_names
         return {
             "task": self.objective.task.name,
@@ -232,7 +241,7 @@ class Runner:
             "usage": usage,
             "usage_by_step": summarize_by_step(self.ledger.records),
             "dry_run": bool(self.config.dry_run),
-            "seconds": round(time.time() - self.started, 2),
+            "seconds": round(sum(self.timings["invocations"]), 2),  # every invocation's
             "timings": self._timing_summary(),
         }
 
@@ -247,6 +256,7 @@ class Runner:
         except BudgetExceeded as exc:
             log.warning("no budget left to score on test: %s", exc)
         self.timings["test"] = round(time.perf_counter() - started, 3)
+        self._clock()
         summary = self._summary(reason, initial_test, best_test)
         if self.record is not None:
             for name, res in (("initial_test", initial_test), ("best_test", best_test)):
@@ -268,7 +278,8 @@ class Runner:
         restored = self.record.restore() if self.record is not None else None
         if restored is None:
             return False
-        self.state, self.timings = restored
+        self.state, timings = restored
+        self.timings = {**timings, "invocations": [*timings.get("invocations", []), 0.0]}
         return True
 
     async def run(self) -> RunResult:
