@@ -255,7 +255,8 @@ class RunConfig:
             **parts: Part changes by name (see :func:`gpo.optim.presets.build_optimizer`).
 
         Raises:
-            ConfigError: An unknown protocol, option or part setting, or both steps and epochs.
+            ConfigError: An unknown protocol, option or part setting, a malformed model spec
+                or budget, or both steps and epochs.
         """
         from gpo.tasks import load_task
 
@@ -267,6 +268,11 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"unknown option {', '.join(sorted(unknown))}")
         budget_options(budget)
+        from gpo.lm.spec import parse_spec
+
+        for spec in (model, optimizer_model):
+            if spec is not None:
+                parse_spec(spec)  # a malformed spec fails here, before anything is made
         proto = PROTOCOLS[protocol]
         parts = {k: v for k, v in parts.items() if v is not None}
         changes = dict(parts)

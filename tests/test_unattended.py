@@ -173,3 +173,65 @@ def _started_at(init, when):
         self.started = when
 
     return patched
+
+
+# ---------------------------------------------------------------------------- failed starts
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["-m", "ftp:x"], "unknown model spec 'ftp:x'"),
+    (["-m", "openai:m@ftp://host/v1"], "base URL 'ftp://host/v1' in 'openai:m@ftp://host/v1' is not an http(s) URL"),
+    (["-m", "openai:m@http://10.0.0.5:8000/v1"], "no API key for http://10.0.0.5:8000/v1"),
+    (["-m", "fake:", "--optimizer-model", "openai:m@http://10.0.0.5:8000/v1"], "set GPO_API_KEY_10_0_0_5_8000"),
+])
+@pytest.mark.parametrize("where", ["new", "nested", "existing", "default"])
+def test_a_run_that_cannot_start_leaves_nothing_behind(capsys, tmp_path, monkeypatch, _isolated_home, args, fragment, where):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    folder = {"new": tmp_path / "run", "nested": tmp_path / "a" / "b" / "run", "existing": tmp_path / "mine"}.get(where)
+    if where == "existing":
+        folder.mkdir()
+        (folder / "notes.txt").write_text("kept")
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = run(capsys, "optimize", "-t", TASK, *args, *(["--run-dir", str(folder)] if folder else []))
+    assert_one_line_error(code, err, fragment)
+    assert out == ""
+    assert sorted(tmp_path.rglob("*")) == before
+    assert not (_isolated_home / "runs").exists()  # the shared cache may be there; no run folder is
+
+
+def test_gpo_home_that_is_a_file_is_one_clear_line(capsys, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    monkeypatch.setenv("GPO_HOME", str(home))
+    for extra in ([], ["--run-dir", str(tmp_path / "run")]):
+        code, _, err = run(capsys, "optimize", "-t", TASK, "-m", "fake:", *extra)
+        assert_one_line_error(code, err, f"GPO_HOME {home} is a file, not a folder", "set GPO_HOME to a folder")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+    code, _, err = run(capsys, "resume", str(tmp_path / "run"))
+    assert_one_line_error(code, err, "no run directory at")
+
+
+def test_a_run_that_fails_after_it_started_stays_resumable(capsys, tmp_path):
+    from gpo.testing.server import OpenAICompatServer
+
+    with OpenAICompatServer(statuses=[400] * 100) as server:  # every request refused
+        code, _, err = run(capsys, "optimize", "-t", TASK, "-m", f"openai:m@{server.url}", "--run-dir", str(tmp_path / "run"))
+    assert code == 2 and err.splitlines()[-1].startswith("gpo: error: 12 of 12 examples failed")
+    assert (tmp_path / "run" / "config.json").exists()  # what was sent stays on record
+    usage = [json.loads(line) for line in (tmp_path / "run" / "usage.jsonl").read_text().splitlines()]
+    assert sum(u["failed_requests"] for u in usage) == 12
+
+
+def test_a_resume_that_cannot_start_changes_nothing(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    run_dir = tmp_path / "run"
+    code, _, err = run(capsys, "optimize", "-t", TASK, "-m", "fake:", "--run-dir", str(run_dir), "--json")
+    assert code == 0, err
+    (run_dir / "summary.json").unlink()  # as if it had been stopped before its end
+    config = json.loads((run_dir / "config.json").read_text())
+    config["run"]["model"] = "openai:m@http://10.0.0.5:8000/v1"
+    (run_dir / "config.json").write_text(json.dumps(config))
+    before = snapshot(run_dir)
+    code, _, err = run(capsys, "resume", str(run_dir))
+    assert_one_line_error(code, err, "no API key for http://10.0.0.5:8000/v1")
+    assert snapshot(run_dir) == before
