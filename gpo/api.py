@@ -124,9 +124,7 @@ async def run_config(
         started = True
         result = await runner.run()
         if report and record is not None:
-            from gpo.report import maybe_write_report
-
-            result.report_path = maybe_write_report(record.path)
+            result.report_path = await _write_report(record.path)
         return result
     finally:
         for lm in models:
@@ -137,6 +135,19 @@ async def run_config(
             session.close()
         if not started and undo is not None:  # the run could not start: leave nothing behind
             undo()
+
+
+async def _write_report(path: Path) -> Optional[Path]:
+    """Writes a finished run's report; a cancellation here leaves the run finished."""
+    from gpo.errors import RunInterrupted
+    from gpo.report import maybe_write_report
+
+    try:
+        return maybe_write_report(path)
+    except asyncio.CancelledError:  # Ctrl-C or SIGTERM in the middle of the drawing
+        raise RunInterrupted(
+            "interrupted while writing the report", hint=f"the run is finished; write it with `gpo report {path}`"
+        ) from None
 
 
 def _models(config: RunConfig, session, budget, task_lm, optimizer_lm):

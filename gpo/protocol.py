@@ -17,8 +17,12 @@ from typing import Any, Optional, Union
 from gpo.errors import ConfigError
 from gpo.optim.optimizer import PromptOptimizer
 from gpo.optim.presets import COT_PROMPT, build_optimizer
+from gpo.sizes import MAX_SIZES, check_size
 
-__all__ = ["Protocol", "PROTOCOLS", "RunConfig", "steps_per_epoch", "lighter_than_paper", "budget_options"]
+__all__ = [
+    "Protocol", "PROTOCOLS", "RunConfig", "MAX_SIZES", "check_size", "steps_per_epoch", "lighter_than_paper",
+    "budget_options",
+]
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,9 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"unknown option {', '.join(sorted(unknown))}")
         budget_options(budget)
+        for name, value in (("epochs", epochs), ("eval_limit", eval_limit), ("test_limit", test_limit),
+                            ("concurrency", concurrency)):
+            check_size(name, value)
         from gpo.lm.spec import parse_spec
 
         for spec in (model, optimizer_model):
@@ -291,6 +298,9 @@ class RunConfig:
             steps = proto.steps
         if optimizer.evaluation_only:
             steps = 0
+        check_size("steps", steps)
+        check_size("num_candidates", optimizer.update.num_candidates)
+        check_size("max_resample_rounds", optimizer.update.max_resample_rounds)
         folder = data_dir or os.environ.get("GPO_DATA_DIR")
         p0 = initial_prompt if initial_prompt is not None else (
             optimizer.initial_prompt if optimizer.initial_prompt is not None else proto.initial_prompt

@@ -235,3 +235,123 @@ def test_a_resume_that_cannot_start_changes_nothing(capsys, tmp_path, monkeypatc
     code, _, err = run(capsys, "resume", str(run_dir))
     assert_one_line_error(code, err, "no API key for http://10.0.0.5:8000/v1")
     assert snapshot(run_dir) == before
+
+
+# ---------------------------------------------------------------------------- absurd sizes, signals
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--candidates", "100000000"], "Invalid value for '--candidates': 100000000 is not in the range 1<=x<=128"),
+    (["--steps", "1000000"], "Invalid value for '--steps': 1000000 is not in the range 0<=x<=10000"),
+    (["--epochs", "1000"], "'--epochs': 1000 is not in the range 1<=x<=100"),
+    (["--eval-limit", "1000000"], "'--eval-limit': 1000000 is not in the range 1<=x<=100000"),
+    (["--test-limit", "1000000"], "'--test-limit': 1000000 is not in the range 1<=x<=100000"),
+    (["--concurrency", "100000"], "'--concurrency': 100000 is not in the range 1<=x<=1024"),
+    (["--max-resample-rounds", "1000"], "'--max-resample-rounds': 1000 is not in the range 0<=x<=10"),
+])
+def test_absurd_sizes_are_refused_at_once_and_the_help_says_the_bounds(capsys, tmp_path, args, fragment):
+    import time
+
+    started = time.monotonic()
+    code, _, err = run(capsys, "optimize", "-t", TASK, "-m", "fake:", "--run-dir", str(tmp_path / "run"), *args)
+    assert time.monotonic() - started < 5
+    assert_one_line_error(code, err, fragment, "(see `gpo optimize --help`)")
+    assert not (tmp_path / "run").exists()
+    bound = fragment.rsplit("range ", 1)[1]
+    help_text = " ".join(run(capsys, "optimize", "--help")[1].split())
+    assert f"{args[0]} INTEGER RANGE" in help_text and f"[{bound}]" in help_text
+
+
+@pytest.mark.parametrize("options,fragment", [
+    ({"num_candidates": 100_000_000}, "num_candidates=100000000 is more than 128, the most a run allows (the paper samples 8 per step)"),
+    ({"steps": 20_000}, "steps=20000 is more than 10000"),
+    ({"eval_limit": 10**9}, "eval_limit=1000000000 is more than 100000"),
+    ({"concurrency": 5000}, "concurrency=5000 is more than 1024"),
+])
+def test_the_python_api_refuses_absurd_sizes_too(tmp_path, options, fragment):
+    import gpo
+
+    with pytest.raises(ConfigError) as info:
+        gpo.optimize(TASK, model="fake:", run_dir=tmp_path / "run", **options)
+    assert str(info.value).startswith(fragment)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_built_optimizer_with_absurd_candidates_is_refused(tmp_path):
+    import gpo
+    from gpo.optim.update import GenerationUpdate
+
+    with pytest.raises(ConfigError, match="num_candidates=100000 is more than 128"):
+        gpo.optimize(TASK, gpo.GPO(update=GenerationUpdate(num_candidates=100_000)), model="fake:", run_dir=False)
+
+
+BUSY = """
+import sys, time
+import gpo.cli
+import gpo.runs.runner as runner
+
+real = runner.Runner._step
+
+async def step_after_long_computation(self):
+    end = time.monotonic() + 300  # the event loop gets no control for five minutes
+    while time.monotonic() < end:
+        pass
+    await real(self)
+
+runner.Runner._step = step_after_long_computation
+gpo.cli.main(sys.argv[1:])
+"""
+
+
+def stop_with_sigterm(args, run_dir, tmp_path, *, busy):
+    """Starts ``gpo optimize`` in a process, sends SIGTERM once step 0 is saved; returns (code, stderr, seconds)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-c", BUSY] if busy else [sys.executable, "-m", "gpo.cli"]
+    env = {**os.environ, "GPO_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen([*cmd, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run_dir / "checkpoint.json").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    time.sleep(0.5)  # well into step 1
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return proc.returncode, err, time.monotonic() - sent
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["waiting-on-models", "long-synchronous-work"])
+def test_sigterm_stops_a_run_within_seconds_and_says_how_to_resume(tmp_path, busy):
+    run_dir = tmp_path / "run"
+    args = ["optimize", "-t", f"{TASK}?eval=200", "-m", "fake:", "--embedder", "lexical", "--eval-limit", "200",
+            "--candidates", "16", "--steps", "2" if busy else "200", "--run-dir", str(run_dir)]
+    code, err, seconds = stop_with_sigterm(args, run_dir, tmp_path, busy=busy)
+    assert code == 130, err
+    # Here it stops in 0.1 to 1.5 s; the handler it replaces waited out the whole computation.
+    assert seconds < 5, f"stopped {seconds:.1f} s after SIGTERM: {err}"
+    last = err.splitlines()[-1]
+    assert last.startswith("gpo: interrupted after step ") and "Traceback" not in err, err
+    assert last.endswith(f"; progress is saved (resume with: gpo resume {run_dir})"), err
+    if busy:  # stopped in the middle of step 1's computation; the run goes on from its checkpoint
+        assert last.startswith("gpo: interrupted after step 0 of 2;")
+        code, out, err = run_cli_process(["resume", str(run_dir), "--json"], tmp_path)
+        assert code == 0, err
+        assert json.loads(out)["steps_completed"] == 2
+
+
+def run_cli_process(args, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GPO_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "gpo.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stdout, done.stderr

@@ -12,6 +12,7 @@ from typing import Any, Optional
 import click
 
 from gpo.commands.options import data_dir_option, model_option
+from gpo.sizes import most
 
 __all__ = ["evaluate"]
 
@@ -21,13 +22,13 @@ __all__ = ["evaluate"]
 @click.option("--prompt", "-p", default=None, help="The instruction to score.")
 @click.option("--prompt-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the instruction from a file.")
 @click.option("--split", default="eval", show_default=True, type=click.Choice(["train", "eval", "test", "format", "few_shot"]))
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N examples.")
+@click.option("--limit", type=click.IntRange(min=1, max=most("eval_limit")), default=None, help="Only the first N examples.")
 @model_option
 @data_dir_option
 @click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None, help="Where the instruction goes (default: the task's, Q_end).")
 @click.option("--two-round/--one-round", default=True, show_default=True, help="Ask a follow-up for the final answer (paper protocol), or parse the first answer.")
 @click.option("--answer-tokens", "max_tokens", type=click.IntRange(min=1), default=256, show_default=True, help="Cap on the first answer.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
+@click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True, help="Retries of a failed call (rate limits, 5xx, time-outs, connection errors).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write per-example results as JSONL.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import time
@@ -11,8 +10,10 @@ from typing import Any, Optional
 
 import click
 
+from gpo.commands.interrupt import run_interruptibly
 from gpo.commands.options import console, data_dir_option, model_option
 from gpo.optim.presets import PRESETS
+from gpo.sizes import most
 
 __all__ = ["optimize", "resume", "replay", "parse_budget"]
 
@@ -27,11 +28,11 @@ def _fmt(score: Optional[float]) -> str:
 @click.option("--task", "-t", "task_spec", required=True, help="Task spec (see `gpo tasks`).")
 @click.option("--method", default="gpo", show_default=True, type=click.Choice(PRESET_NAMES), help="Optimizer preset.")
 @click.option("--protocol", default="quick", show_default=True, type=click.Choice(["quick", "paper"]), help="quick: a few minutes on a CPU; paper: the paper's protocol (3 epochs, 8 candidates, two rounds, full splits).")
-@click.option("--steps", type=click.IntRange(min=0), default=None, help="Number of steps T.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs over the train split (T = epochs × steps per epoch).")
-@click.option("--candidates", "num_candidates", type=click.IntRange(min=1), default=None, help="Candidates sampled per step.")
-@click.option("--eval-limit", type=click.IntRange(min=1), default=None, help="Use the first N eval examples.")
-@click.option("--test-limit", type=click.IntRange(min=1), default=None, help="Use the first N test examples.")
+@click.option("--steps", type=click.IntRange(min=0, max=most("steps")), default=None, help="Number of steps T.")
+@click.option("--epochs", type=click.IntRange(min=1, max=most("epochs")), default=None, help="Epochs over the train split (T = epochs × steps per epoch).")
+@click.option("--candidates", "num_candidates", type=click.IntRange(min=1, max=most("num_candidates")), default=None, help="Candidates sampled per step.")
+@click.option("--eval-limit", type=click.IntRange(min=1, max=most("eval_limit")), default=None, help="Use the first N eval examples.")
+@click.option("--test-limit", type=click.IntRange(min=1, max=most("test_limit")), default=None, help="Use the first N test examples.")
 @model_option
 @click.option("--optimizer-model", default=None, help="Optimizer model spec (default: the task model).")
 @click.option("--embedder", default="auto", show_default=True, help="Embedder for relevance: auto, local, lexical, st:MODEL, openai:MODEL[@URL].")
@@ -49,8 +50,8 @@ def _fmt(score: Optional[float]) -> str:
 @click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=None, help="Linear warm-up steps.")
 @click.option("--selection", default=None, type=click.Choice(["paper", "elitist"]), help="paper: best candidate not already a winner; elitist: keep the current prompt unless beaten.")
 @click.option("--reject-over-budget/--keep-over-budget", default=None, help="Reject and resample candidates that change more words than allowed.")
-@click.option("--max-resample-rounds", type=click.IntRange(min=0), default=None, help="Resampling rounds per step when rejecting over budget (default 2).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
+@click.option("--max-resample-rounds", type=click.IntRange(min=0, max=most("max_resample_rounds")), default=None, help="Resampling rounds per step when rejecting over budget (default 2).")
+@click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Mini-batch size B (reflections, steps per epoch).")
 @click.option("--optimizer-temperature", type=click.FloatRange(min=0), default=None, help="Sampling temperature of the optimizer (default 1.0).")
 @click.option("--optimizer-max-tokens", type=click.IntRange(min=1), default=None, help="Cap on each optimizer sample (default 512).")
@@ -88,7 +89,7 @@ def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidat
     budget = parse_budget(max_calls, max_tokens, max_cost, role_budgets)
     progress = make_progress("quiet" if quiet or as_json else "auto")
     try:
-        result = _run_interruptibly(
+        result = run_interruptibly(
             optimize_async(
                 task_spec,
                 method,
@@ -131,30 +132,6 @@ def parse_budget(max_calls, max_tokens, max_cost, role_budgets) -> dict:
             raise ConfigError(f"--budget {item!r}: {value!r} is not a number") from None
         budget.setdefault(role, {})[metric] = check_limit(number, f"--budget {key}")
     return budget
-
-
-def _run_interruptibly(coro):
-    """Runs a coroutine; Ctrl-C or SIGTERM cancels it at once, and the run saves its checkpoint."""
-    import signal
-
-    async def runner():
-        task = asyncio.ensure_future(coro)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, task.cancel)
-            except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
-                pass
-        try:
-            return await task
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.remove_signal_handler(sig)
-                except (NotImplementedError, RuntimeError):
-                    pass
-
-    return asyncio.run(runner())
 
 
 def _usage_table(summary: dict, title: str):
@@ -244,7 +221,7 @@ def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
 
     progress = make_progress("quiet" if quiet or as_json else "auto")
     try:
-        result = _run_interruptibly(resume_async(run_dir, on_event=progress))
+        result = run_interruptibly(resume_async(run_dir, on_event=progress))
     finally:
         if progress is not None:
             progress.close()
@@ -262,7 +239,7 @@ def replay(run_dir: Path, out: Optional[Path], as_json: bool) -> None:
 
     progress = make_progress("quiet" if as_json else "auto")
     try:
-        result = _run_interruptibly(replay_async(run_dir, out, on_event=progress))
+        result = run_interruptibly(replay_async(run_dir, out, on_event=progress))
     finally:
         if progress is not None:
             progress.close()

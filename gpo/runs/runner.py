@@ -286,8 +286,9 @@ class Runner:
         """Runs the optimization from the start, or from the record's last checkpoint.
 
         Raises:
-            RunInterrupted: The run was cancelled (Ctrl-C, SIGTERM); the last completed step
-                is saved and ``gpo resume`` continues from it.
+            RunInterrupted: The run was cancelled (Ctrl-C, SIGTERM), during a step or while
+                scoring on test; the last completed step is saved and ``gpo resume``
+                continues from it.
         """
         resumed = self.restore()
         total = self._total()
@@ -302,7 +303,18 @@ class Runner:
                 ledger=self.ledger,
             )
         )
-        reason = "completed"
+        try:
+            return await self._finalize(await self._optimize(resumed))
+        except asyncio.CancelledError:
+            where = self.record.path if self.record is not None else None
+            step = self.state.step if self.state else 0
+            raise RunInterrupted(
+                f"interrupted after step {step} of {total}",
+                hint=f"resume with: gpo resume {where}" if where else None,
+            ) from None
+
+    async def _optimize(self, resumed: bool) -> str:
+        """Runs the steps left; returns why they ended (``completed``, a budget, patience)."""
         patience = self.config.patience
         try:
             if not resumed:
@@ -311,24 +323,14 @@ class Runner:
             while self.state.step < self.state.total_steps:
                 await self._step()
                 if patience is not None and self.state.step - self.state.best().step >= patience:
-                    reason = f"no improvement in {patience} steps"
-                    break
+                    return f"no improvement in {patience} steps"
         except BudgetExceeded as exc:
-            reason = str(exc)
             if self.state is None:  # a normal end too: the summary keeps p0, with no eval score
                 log.warning("%s during the initial evaluation; stopping before any step", exc)
             else:
                 log.warning("%s; stopping after step %d", exc, self.state.step)
-        except asyncio.CancelledError:
-            where = self.record.path if self.record is not None else None
-            step = self.state.step if self.state else 0
-            raise RunInterrupted(
-                f"interrupted after step {step} of {total}",
-                hint=f"resume with: gpo resume {where}" if where else None,
-            ) from None
-        return await self._finalize(reason)
-
-
+            return str(exc)
+        return "completed"
 
 
 def budget_adherence(candidates) -> dict[str, Any]:
