@@ -11,7 +11,7 @@ from typing import Any, Optional
 import click
 
 from gpo.commands.interrupt import run_interruptibly
-from gpo.commands.options import console, data_dir_option, model_option
+from gpo.commands.options import SectionedCommand, console, data_dir_option, model_option, one_task, task_argument
 from gpo.optim.presets import PRESETS
 from gpo.sizes import most
 
@@ -24,8 +24,26 @@ def _fmt(score: Optional[float]) -> str:
     return "  –  " if score is None else f"{score:.3f}"
 
 
-@click.command()
-@click.option("--task", "-t", "task_spec", required=True, help="Task spec (see `gpo tasks`).")
+SECTIONS = (
+    ("Task", ("task_option", "data_dir", "placement", "initial_prompt")),
+    ("Models", ("model", "optimizer_model", "embedder", "timeout", "concurrency", "no_cache")),
+    ("Method and its parts", (
+        "method", "information", "trajectory", "k", "refinement", "schedule", "lr_init", "lr_end", "warmup_steps",
+        "selection", "optimizer_temperature", "optimizer_max_tokens",
+    )),
+    ("Protocol", (
+        "protocol", "steps", "epochs", "num_candidates", "batch_size", "num_format_examples", "eval_limit",
+        "test_limit", "two_round", "answer_tokens", "seed", "mistakes", "diverse_examples", "rule_first", "hygiene",
+        "clip_over_budget", "reject_over_budget", "max_resample_rounds", "tie_break", "test_every_step",
+    )),
+    ("Budget", ("max_calls", "max_tokens", "max_cost", "role_budgets", "patience", "dry_run")),
+    ("Output", ("run_dir", "as_json", "quiet", "--help")),
+)
+"""The sections of ``gpo optimize --help``, by parameter name."""
+
+
+@click.command(cls=SectionedCommand, sections=SECTIONS)
+@task_argument
 @click.option("--method", default="gpo", show_default=True, type=click.Choice(PRESET_NAMES), help="Optimizer preset.")
 @click.option("--protocol", default="quick", show_default=True, type=click.Choice(["quick", "paper"]), help="quick: a few minutes on a CPU; paper: the paper's protocol (3 epochs, 8 candidates, two rounds, full splits).")
 @click.option("--steps", type=click.IntRange(min=0, max=most("steps")), default=None, help="Number of steps T.")
@@ -69,17 +87,18 @@ def _fmt(score: Optional[float]) -> str:
 @click.option("--max-cost", type=click.FloatRange(min=0), default=None, help="Budget: USD in all (prices: built-in table or GPO_PRICES; local models are free).")
 @click.option("--budget", "role_budgets", multiple=True, metavar="ROLE.METRIC=VALUE", help="Budget of one role, e.g. optimizer.calls=40 or task.cost=2.5 (repeatable).")
 @click.option("--max-steps-without-improvement", "patience", type=click.IntRange(min=1), default=None, help="Stop after N steps without a better eval score.")
-@click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None)
+@click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None, help="Where the instruction goes (default: the task's, Q_end).")
 @click.option("--test-every-step", is_flag=True, help="Score each step's prompt on test too (for curves; costs calls).")
 @click.option("--dry-run", is_flag=True, help="Run the whole loop offline with the fake model.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the result.")
-def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidates, model,
+@click.option("--quiet", "-q", is_flag=True, help="Print only the best prompt and its scores (a dry run: its estimate).")
+def optimize(task_spec, task_option, method, protocol, as_json, quiet, no_cache, num_candidates, model,
              max_calls, max_tokens, max_cost, role_budgets, **kw) -> None:
-    """Optimize a task's instruction with GPO or a baseline, and write a run directory."""
+    """Optimize the instruction of TASK with GPO or a baseline, and write a run directory."""
     from gpo.api import optimize_async
 
+    task_spec = one_task(task_spec, task_option)
     if kw.get("steps") is not None and kw.get("epochs") is not None:
         from gpo.errors import ConfigError
 
@@ -105,7 +124,7 @@ def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidat
     finally:
         if progress is not None:
             progress.close()
-    _report(result, as_json)
+    _report(result, as_json, quiet)
 
 
 def parse_budget(max_calls, max_tokens, max_cost, role_budgets) -> dict:
@@ -168,12 +187,20 @@ def _seconds(summary: dict) -> str:
     return f"{summary['seconds']:.0f} s in {len(times)} invocations (this one {times[-1]:.0f} s)"
 
 
-def _report(result, as_json: bool) -> None:
+def _report(result, as_json: bool, quiet: bool = False) -> None:
     s = result.summary
     if as_json:
         click.echo(json.dumps({**s, "run_dir": str(result.run_dir) if result.run_dir else None}, indent=2))
         return
     sc = s["scores"]
+    dry_title = "Dry run: what this run would spend (no model was called)"
+    if quiet and s.get("dry_run"):  # a dry run's result is its estimate: the fake model's prompts mean nothing
+        console().print(_usage_table(s, dry_title))
+        return
+    if quiet:  # the result alone
+        click.echo(f"best prompt (step {s['best_step']}): {s['best_prompt']!r}")
+        click.echo(f"  eval {_fmt(sc['best']['eval'])}   test {_fmt(sc['best']['test'])}")
+        return
     click.echo(f"task {s['task']} · method {s['method']} · task model {s['models']['task']} · optimizer {s['models']['optimizer']}")
     click.echo(f"initial prompt: {s['initial_prompt']!r}")
     click.echo(f"  eval {_fmt(sc['initial']['eval'])}   test {_fmt(sc['initial']['test'])}")
@@ -181,7 +208,7 @@ def _report(result, as_json: bool) -> None:
     click.echo(f"  eval {_fmt(sc['best']['eval'])}   test {_fmt(sc['best']['test'])}")
     u = s["usage"]
     if s.get("dry_run"):
-        console().print(_usage_table(s, "Dry run: what this run would spend (no model was called)"))
+        console().print(_usage_table(s, dry_title))
         click.echo(
             "Requests are exact for the worst case (every candidate new) without tie-breaks and "
             "resampling (--protocol paper); with them, the counts depend on the answers. Input tokens are "
@@ -213,7 +240,7 @@ def _report(result, as_json: bool) -> None:
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the result.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the best prompt and its scores (a dry run: its estimate).")
 def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
     """Continue an interrupted run from its last checkpoint (no other argument needed)."""
     from gpo.api import resume_async
@@ -225,7 +252,7 @@ def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
     finally:
         if progress is not None:
             progress.close()
-    _report(result, as_json)
+    _report(result, as_json, quiet)
 
 
 @click.command()
