@@ -119,7 +119,12 @@ async def run_config(
             import gpo
 
             identities = {"task": t_lm.identity(), "optimizer": o_lm.identity()}
-            record.write_config({"gpo_version": gpo.__version__, "run": config.to_dict(), "identities": identities})
+            record.write_config({
+                "gpo_version": gpo.__version__,
+                "run": config.to_dict(),
+                "answer_format": task.answer_format,  # how answers are read and scored
+                "identities": identities,
+            })
         runner = Runner(config.optimizer, objective, config=config, record=record, ledger=session.ledger, on_event=on_event)
         started = True
         result = await runner.run()

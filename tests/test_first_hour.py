@@ -152,3 +152,29 @@ def test_optimize_help_lists_its_options_in_sections(capsys):
             assert re.search(rf"^\s+(-\w, )?{flag}\b", sections[title], re.M), (title, flag)
     listed = re.findall(r"^\s+(?:-\w, )?(--[\w-]+)", out, re.M)
     assert len(listed) == len(set(listed)) > 45  # every option once, none left out of a section
+
+
+# ---------------------------------------------------------------------------- answer formats of your own data
+
+
+def test_tasks_lists_every_answer_format_for_your_own_data(capsys):
+    from gpo.scoring import ANSWER_FORMATS
+
+    code, out, _ = run(capsys, "tasks")
+    assert code == 0
+    lines = out.splitlines()
+    start = lines.index("Answer formats (format=NAME; default exact):")
+    listed = {line.split()[0]: line.split(None, 1)[1] for line in lines[start + 1:]}
+    assert listed == {name: f.description for name, f in ANSWER_FORMATS.items()}
+
+
+def test_a_run_records_the_answer_format_it_scored_with(capsys, tmp_path):
+    data = tmp_path / "sums.jsonl"
+    data.write_text("".join(json.dumps({"question": f"{i} + {i}", "answer": str(2 * i)}) + "\n" for i in range(40)))
+    run_dir = tmp_path / "run"
+    code, out, err = run(capsys, "optimize", f"jsonl:{data}?input=question&target=answer&format=number",
+                         "-m", "fake:", "--steps", "1", "--run-dir", str(run_dir), "--json")
+    assert code == 0, err
+    assert json.loads((run_dir / "config.json").read_text())["answer_format"] == "number"
+    assert json.loads((run_dir / "summary.json").read_text())["answer_format"] == "number"
+    assert json.loads(out)["answer_format"] == "number"

@@ -219,6 +219,7 @@ class Runner:
             "task": self.objective.task.name,
             "method": self.optimizer.name,
             "seed": self.config.seed,
+            "answer_format": self.objective.task.answer_format,
             "initial_prompt": initial.prompt,
             "best_prompt": best.prompt,
             "best_step": best.step,
