@@ -49,6 +49,11 @@ async def optimize_async(
     **options: Any,
 ) -> RunResult:
     """Async form of :func:`optimize`."""
+    from gpo.lm.spec import parse_spec
+
+    for spec in (model, optimizer_model):
+        if isinstance(spec, str) and spec:
+            parse_spec(spec)  # a malformed spec fails here, before anything is made
     config = RunConfig.build(task, method, model=_spec(model), optimizer_model=_spec(optimizer_model), **options)
     task_lm = None if model is None or isinstance(model, str) else model
     opt_lm = None if optimizer_model is None or isinstance(optimizer_model, str) else optimizer_model

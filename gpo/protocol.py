@@ -259,8 +259,8 @@ class RunConfig:
             **parts: Part changes by name (see :func:`gpo.optim.presets.build_optimizer`).
 
         Raises:
-            ConfigError: An unknown protocol, option or part setting, a malformed model spec
-                or budget, or both steps and epochs.
+            ConfigError: An unknown protocol, option or part setting, a malformed budget, a
+                size over its bound (:data:`gpo.sizes.MAX_SIZES`), or both steps and epochs.
         """
         from gpo.tasks import load_task
 
@@ -275,11 +275,6 @@ class RunConfig:
         for name, value in (("epochs", epochs), ("eval_limit", eval_limit), ("test_limit", test_limit),
                             ("concurrency", concurrency)):
             check_size(name, value)
-        from gpo.lm.spec import parse_spec
-
-        for spec in (model, optimizer_model):
-            if spec is not None:
-                parse_spec(spec)  # a malformed spec fails here, before anything is made
         proto = PROTOCOLS[protocol]
         parts = {k: v for k, v in parts.items() if v is not None}
         changes = dict(parts)
