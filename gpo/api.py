@@ -49,6 +49,11 @@ async def optimize_async(
     **options: Any,
 ) -> RunResult:
     """Async form of :func:`optimize`."""
+    from gpo.lm.spec import parse_spec
+
+    for spec in (model, optimizer_model):
+        if isinstance(spec, str) and spec:
+            parse_spec(spec)  # a malformed spec fails here, before anything is made
     config = RunConfig.build(task, method, model=_spec(model), optimizer_model=_spec(optimizer_model), **options)
     task_lm = None if model is None or isinstance(model, str) else model
     opt_lm = None if optimizer_model is None or isinstance(optimizer_model, str) else optimizer_model
@@ -90,8 +95,13 @@ async def run_config(
         resume: Continue from the directory's checkpoint.
         report: Write ``report.html`` when the ``report`` extra is installed.
         on_event: Progress listener.
+
+    A run that cannot start (a bad model spec, a missing API key, an unusable
+    ``GPO_HOME``) raises and leaves no file behind: what its start made is removed.
+    Once the run has started, its directory stays, and ``gpo resume`` continues it.
     """
     from gpo.lm.budget import Budget
+    from gpo.runs.rundir import undo_footprint
     from gpo.runs.runner import Runner
     from gpo.runs.session import RunSession
     from gpo.tasks import load_task
@@ -99,30 +109,55 @@ async def run_config(
     task = load_task(config.task, data_dir=config.data_dir, **({"placement": config.placement} if config.placement else {}))
     budget = Budget.from_options(**budget_options(config.budget))
     record = _open_record(config, run_dir, resume)
-    session = RunSession(
-        record.dir if record is not None else None, budget=budget, shared_cache=config.cache and not config.dry_run
-    )
-    t_lm, o_lm = _models(config, session, budget, task_lm, optimizer_lm)
-    objective = _objective(config, task, t_lm, o_lm, session)
-    if record is not None and not (resume and record.file("config.json").exists()):
-        import gpo
-
-        identities = {"task": t_lm.identity(), "optimizer": o_lm.identity()}
-        record.write_config({"gpo_version": gpo.__version__, "run": config.to_dict(), "identities": identities})
-    runner = Runner(config.optimizer, objective, config=config, record=record, ledger=session.ledger, on_event=on_event)
+    undo = undo_footprint(record.path) if record is not None else None
+    session = objective = None
+    models: list = []
+    started = False
     try:
+        session = RunSession(
+            record.dir if record is not None else None, budget=budget, shared_cache=config.cache and not config.dry_run
+        )
+        t_lm, o_lm = _models(config, session, budget, task_lm, optimizer_lm)
+        models = [t_lm] if o_lm is t_lm else [t_lm, o_lm]
+        objective = _objective(config, task, t_lm, o_lm, session)
+        if record is not None and not (resume and record.file("config.json").exists()):
+            import gpo
+
+            identities = {"task": t_lm.identity(), "optimizer": o_lm.identity()}
+            record.write_config({
+                "gpo_version": gpo.__version__,
+                "run": config.to_dict(),
+                "answer_format": task.answer_format,  # how answers are read and scored
+                "identities": identities,
+            })
+        runner = Runner(config.optimizer, objective, config=config, record=record, ledger=session.ledger, on_event=on_event)
+        started = True
         result = await runner.run()
         if report and record is not None:
-            from gpo.report import maybe_write_report
-
-            result.report_path = maybe_write_report(record.path)
+            result.report_path = await _write_report(record.path)
         return result
     finally:
-        await t_lm.aclose()
-        if o_lm is not t_lm:
-            await o_lm.aclose()
-        await objective.aclose()
-        session.close()
+        for lm in models:
+            await lm.aclose()
+        if objective is not None:
+            await objective.aclose()
+        if session is not None:
+            session.close()
+        if not started and undo is not None:  # the run could not start: leave nothing behind
+            undo()
+
+
+async def _write_report(path: Path) -> Optional[Path]:
+    """Writes a finished run's report; a cancellation here leaves the run finished."""
+    from gpo.errors import RunInterrupted
+    from gpo.report import maybe_write_report
+
+    try:
+        return maybe_write_report(path)
+    except asyncio.CancelledError:  # Ctrl-C or SIGTERM in the middle of the drawing
+        raise RunInterrupted(
+            "interrupted while writing the report", hint=f"the run is finished; write it with `gpo report {path}`"
+        ) from None
 
 
 def _models(config: RunConfig, session, budget, task_lm, optimizer_lm):

@@ -17,8 +17,12 @@ from typing import Any, Optional, Union
 from gpo.errors import ConfigError
 from gpo.optim.optimizer import PromptOptimizer
 from gpo.optim.presets import COT_PROMPT, build_optimizer
+from gpo.sizes import MAX_SIZES, check_size
 
-__all__ = ["Protocol", "PROTOCOLS", "RunConfig", "steps_per_epoch", "lighter_than_paper", "budget_options"]
+__all__ = [
+    "Protocol", "PROTOCOLS", "RunConfig", "MAX_SIZES", "check_size", "steps_per_epoch", "lighter_than_paper",
+    "budget_options",
+]
 
 
 @dataclass(frozen=True)
@@ -107,16 +111,32 @@ def epochs_to_steps(task: Any, epochs: int, batch_size: int) -> int:
 
 
 def budget_options(budget: Optional[dict]) -> dict:
-    """``{"calls": N, "tokens": N, "cost": USD, "task": {...}, ...}`` as Budget options."""
+    """``{"calls": N, "tokens": N, "cost": USD, "task": {...}, ...}`` as Budget options.
+
+    Raises:
+        ConfigError: An unknown entry, or a value that is not a finite number of at least 0
+            (``nan`` and ``inf`` would remove the cap silently).
+    """
+    from gpo.lm.budget import METRICS, check_limit
+
     budget = dict(budget or {})
-    totals = {f"max_{m}": budget.pop(m, None) for m in ("calls", "tokens", "cost")}
+    totals = {f"max_{m}": budget.pop(m, None) for m in METRICS}
+    for metric, value in totals.items():
+        if value is not None:
+            totals[metric] = check_limit(value, f"budget {metric[4:]}")
+    per_role: dict[str, dict[str, float]] = {}
     for role, limits in budget.items():
         if role not in ("task", "optimizer", "embedding") or not isinstance(limits, dict):
             raise ConfigError(
                 f"unknown budget entry {role!r}",
                 hint="use calls, tokens, cost, or task/optimizer/embedding: {metric: value}",
             )
-    return {**totals, "per_role": budget}
+        for metric, value in limits.items():
+            if metric not in METRICS:
+                raise ConfigError(f"unknown budget metric {role}.{metric}", hint=f"use one of {', '.join(METRICS)}")
+            if value is not None:
+                per_role.setdefault(role, {})[metric] = check_limit(value, f"budget {role}.{metric}")
+    return {**totals, "per_role": per_role}
 
 
 _PART_OPTIONS = (
@@ -239,7 +259,8 @@ class RunConfig:
             **parts: Part changes by name (see :func:`gpo.optim.presets.build_optimizer`).
 
         Raises:
-            ConfigError: An unknown protocol, option or part setting, or both steps and epochs.
+            ConfigError: An unknown protocol, option or part setting, a malformed budget, a
+                size over its bound (:data:`gpo.sizes.MAX_SIZES`), or both steps and epochs.
         """
         from gpo.tasks import load_task
 
@@ -251,6 +272,9 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"unknown option {', '.join(sorted(unknown))}")
         budget_options(budget)
+        for name, value in (("epochs", epochs), ("eval_limit", eval_limit), ("test_limit", test_limit),
+                            ("concurrency", concurrency)):
+            check_size(name, value)
         proto = PROTOCOLS[protocol]
         parts = {k: v for k, v in parts.items() if v is not None}
         changes = dict(parts)
@@ -269,6 +293,9 @@ class RunConfig:
             steps = proto.steps
         if optimizer.evaluation_only:
             steps = 0
+        check_size("steps", steps)
+        check_size("num_candidates", optimizer.update.num_candidates)
+        check_size("max_resample_rounds", optimizer.update.max_resample_rounds)
         folder = data_dir or os.environ.get("GPO_DATA_DIR")
         p0 = initial_prompt if initial_prompt is not None else (
             optimizer.initial_prompt if optimizer.initial_prompt is not None else proto.initial_prompt

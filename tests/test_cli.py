@@ -65,7 +65,7 @@ def test_models_lists_local_models(capsys):
 def test_evaluate_with_fake_model_json_and_out(capsys, tmp_path):
     out_file = tmp_path / "res.jsonl"
     code, out, err = run(
-        capsys, "evaluate", "--task", "synthetic/boolean_expressions", "-m", "fake:",
+        capsys, "evaluate", "--task", "synthetic/boolean_expressions", "-m", "fake:", "--protocol", "paper",
         "--limit", "5", "--json", "--out", str(out_file),
     )
     assert code == 0, err

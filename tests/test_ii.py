@@ -358,7 +358,8 @@ def test_gpo_tasks_all_lists_the_group_as_missing_without_data(no_env):
 @pytest.mark.parametrize("where", ["folder", "parent", "env"])
 def test_evaluate_end_to_end_with_a_fake_model(capsys, tmp_path, monkeypatch, where):
     out_file = tmp_path / "res.jsonl"
-    args = ["evaluate", "-t", "ii/first_word_letter", "-m", "fake:", "--limit", "3", "--json", "--out", str(out_file)]
+    args = ["evaluate", "-t", "ii/first_word_letter", "-m", "fake:", "--protocol", "paper", "--limit", "3", "--json",
+            "--out", str(out_file)]
     if where == "env":
         monkeypatch.setenv("GPO_DATA_DIR", str(II_DATA.parent))
     else:

@@ -219,7 +219,7 @@ def test_plain_prints_one_line_per_step():
     assert lines[0] == "optimizing: 3 steps, 10 eval examples"
     assert lines[1] == "step 0: initial prompt eval 0.400"
     assert lines[2] == (
-        "step 1/3: budget 19 words; 6 candidates (best 0.530, 1 rejected, 1 repeats); "
+        "step 1/3: budget 19 words; 6 candidates (best 0.530, 1 repeats), 1 rejected (1 empty); "
         "next prompt 0.530; best so far 0.530"
     )
     assert [line.split(":")[0] for line in lines[2:5]] == ["step 1/3", "step 2/3", "step 3/3"]

@@ -46,6 +46,12 @@ def tasks(data_dir: Optional[Path], show_all: bool, as_json: bool) -> None:
             "`gpo tasks --all` lists them."
         )
     click.echo("Your own data: jsonl:PATH or csv:PATH (options ?input=FIELD&target=FIELD&format=NAME).")
+    from gpo.scoring import ANSWER_FORMATS
+
+    click.echo("Answer formats (format=NAME; default exact):")
+    width = max(len(name) for name in ANSWER_FORMATS)
+    for name, fmt in ANSWER_FORMATS.items():  # whole lines, never cut by a table's width
+        click.echo(f"  {name:<{width}}  {fmt.description}")
 
 
 # ---------------------------------------------------------------------------- models

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 import click
 
-__all__ = ["console", "data_dir_option", "model_option"]
+__all__ = ["console", "data_dir_option", "model_option", "task_argument", "one_task", "SectionedCommand"]
 
 
 def console():
@@ -45,3 +45,61 @@ def model_option(f):
         default=None,
         help="Task model spec (default: $GPO_MODEL, else local:qwen2.5-coder-0.5b).",
     )(f)
+
+
+def task_argument(f):
+    """The task, as the first argument (``gpo optimize TASK``) or as ``--task``/``-t``."""
+    f = click.option(
+        "--task", "-t", "task_option", default=None, metavar="TASK",
+        help="Task spec (see `gpo tasks`); the same as giving TASK as the first argument.",
+    )(f)
+    return click.argument("task_spec", required=False, metavar="[TASK]")(f)
+
+
+def one_task(task_spec: Optional[str], task_option: Optional[str]) -> str:
+    """The task given as an argument or with ``--task``: one of them, or both alike.
+
+    Raises:
+        click.UsageError: No task, or two different ones.
+    """
+    if task_spec and task_option and task_spec != task_option:
+        raise click.UsageError(f"two tasks given, {task_spec!r} and --task {task_option!r}: give one")
+    task = task_spec or task_option
+    if not task:
+        raise click.UsageError("no task given: write it as the first argument or with --task (`gpo tasks` lists them)")
+    return task
+
+
+class SectionedCommand(click.Command):
+    """A command whose ``--help`` lists its options in titled sections.
+
+    Args:
+        sections: ``(title, options)`` in the order to print, each option named by its
+            parameter name or one of its flags (``--help``); options in no section are
+            listed last under "Other options".
+        **kwargs: Those of :class:`click.Command`.
+    """
+
+    def __init__(self, *args: Any, sections: Sequence[tuple[str, Sequence[str]]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sections = [(title, tuple(names)) for title, names in sections]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
+        placed: set[str] = set()
+        for title, names in self.sections:
+            rows = [
+                record for name in names for p in options
+                if name in (p.name, *p.opts) and (record := p.get_help_record(ctx)) is not None
+            ]
+            placed.update(names)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+        rest = [
+            record for p in options
+            if placed.isdisjoint((p.name, *p.opts)) and (record := p.get_help_record(ctx)) is not None
+        ]
+        if rest:
+            with formatter.section("Other options"):
+                formatter.write_dl(rest)

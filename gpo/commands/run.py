@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import time
@@ -11,8 +10,10 @@ from typing import Any, Optional
 
 import click
 
-from gpo.commands.options import console, data_dir_option, model_option
+from gpo.commands.interrupt import run_interruptibly
+from gpo.commands.options import SectionedCommand, console, data_dir_option, model_option, one_task, task_argument
 from gpo.optim.presets import PRESETS
+from gpo.sizes import most
 
 __all__ = ["optimize", "resume", "replay", "parse_budget"]
 
@@ -23,15 +24,33 @@ def _fmt(score: Optional[float]) -> str:
     return "  –  " if score is None else f"{score:.3f}"
 
 
-@click.command()
-@click.option("--task", "-t", "task_spec", required=True, help="Task spec (see `gpo tasks`).")
+SECTIONS = (
+    ("Task", ("task_option", "data_dir", "placement", "initial_prompt")),
+    ("Models", ("model", "optimizer_model", "embedder", "timeout", "concurrency", "no_cache")),
+    ("Method and its parts", (
+        "method", "information", "trajectory", "k", "refinement", "schedule", "lr_init", "lr_end", "warmup_steps",
+        "selection", "optimizer_temperature", "optimizer_max_tokens",
+    )),
+    ("Protocol", (
+        "protocol", "steps", "epochs", "num_candidates", "batch_size", "num_format_examples", "eval_limit",
+        "test_limit", "two_round", "answer_tokens", "seed", "mistakes", "diverse_examples", "rule_first", "hygiene",
+        "clip_over_budget", "reject_over_budget", "max_resample_rounds", "tie_break", "test_every_step",
+    )),
+    ("Budget", ("max_calls", "max_tokens", "max_cost", "role_budgets", "patience", "dry_run")),
+    ("Output", ("run_dir", "as_json", "quiet", "--help")),
+)
+"""The sections of ``gpo optimize --help``, by parameter name."""
+
+
+@click.command(cls=SectionedCommand, sections=SECTIONS)
+@task_argument
 @click.option("--method", default="gpo", show_default=True, type=click.Choice(PRESET_NAMES), help="Optimizer preset.")
 @click.option("--protocol", default="quick", show_default=True, type=click.Choice(["quick", "paper"]), help="quick: a few minutes on a CPU; paper: the paper's protocol (3 epochs, 8 candidates, two rounds, full splits).")
-@click.option("--steps", type=click.IntRange(min=0), default=None, help="Number of steps T.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs over the train split (T = epochs × steps per epoch).")
-@click.option("--candidates", "num_candidates", type=click.IntRange(min=1), default=None, help="Candidates sampled per step.")
-@click.option("--eval-limit", type=click.IntRange(min=1), default=None, help="Use the first N eval examples.")
-@click.option("--test-limit", type=click.IntRange(min=1), default=None, help="Use the first N test examples.")
+@click.option("--steps", type=click.IntRange(min=0, max=most("steps")), default=None, help="Number of steps T.")
+@click.option("--epochs", type=click.IntRange(min=1, max=most("epochs")), default=None, help="Epochs over the train split (T = epochs × steps per epoch).")
+@click.option("--candidates", "num_candidates", type=click.IntRange(min=1, max=most("num_candidates")), default=None, help="Candidates sampled per step.")
+@click.option("--eval-limit", type=click.IntRange(min=1, max=most("eval_limit")), default=None, help="Use the first N eval examples.")
+@click.option("--test-limit", type=click.IntRange(min=1, max=most("test_limit")), default=None, help="Use the first N test examples.")
 @model_option
 @click.option("--optimizer-model", default=None, help="Optimizer model spec (default: the task model).")
 @click.option("--embedder", default="auto", show_default=True, help="Embedder for relevance: auto, local, lexical, st:MODEL, openai:MODEL[@URL].")
@@ -49,8 +68,8 @@ def _fmt(score: Optional[float]) -> str:
 @click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=None, help="Linear warm-up steps.")
 @click.option("--selection", default=None, type=click.Choice(["paper", "elitist"]), help="paper: best candidate not already a winner; elitist: keep the current prompt unless beaten.")
 @click.option("--reject-over-budget/--keep-over-budget", default=None, help="Reject and resample candidates that change more words than allowed.")
-@click.option("--max-resample-rounds", type=click.IntRange(min=0), default=None, help="Resampling rounds per step when rejecting over budget (default 2).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
+@click.option("--max-resample-rounds", type=click.IntRange(min=0, max=most("max_resample_rounds")), default=None, help="Resampling rounds per step when rejecting over budget (default 2).")
+@click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Mini-batch size B (reflections, steps per epoch).")
 @click.option("--optimizer-temperature", type=click.FloatRange(min=0), default=None, help="Sampling temperature of the optimizer (default 1.0).")
 @click.option("--optimizer-max-tokens", type=click.IntRange(min=1), default=None, help="Cap on each optimizer sample (default 512).")
@@ -68,17 +87,18 @@ def _fmt(score: Optional[float]) -> str:
 @click.option("--max-cost", type=click.FloatRange(min=0), default=None, help="Budget: USD in all (prices: built-in table or GPO_PRICES; local models are free).")
 @click.option("--budget", "role_budgets", multiple=True, metavar="ROLE.METRIC=VALUE", help="Budget of one role, e.g. optimizer.calls=40 or task.cost=2.5 (repeatable).")
 @click.option("--max-steps-without-improvement", "patience", type=click.IntRange(min=1), default=None, help="Stop after N steps without a better eval score.")
-@click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None)
+@click.option("--placement", type=click.Choice(["Q_end", "Q_begin", "A_begin", "system"]), default=None, help="Where the instruction goes (default: the task's, Q_end).")
 @click.option("--test-every-step", is_flag=True, help="Score each step's prompt on test too (for curves; costs calls).")
 @click.option("--dry-run", is_flag=True, help="Run the whole loop offline with the fake model.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the result.")
-def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidates, model,
+@click.option("--quiet", "-q", is_flag=True, help="Print only the best prompt and its scores (a dry run: its estimate).")
+def optimize(task_spec, task_option, method, protocol, as_json, quiet, no_cache, num_candidates, model,
              max_calls, max_tokens, max_cost, role_budgets, **kw) -> None:
-    """Optimize a task's instruction with GPO or a baseline, and write a run directory."""
+    """Optimize the instruction of TASK with GPO or a baseline, and write a run directory."""
     from gpo.api import optimize_async
 
+    task_spec = one_task(task_spec, task_option)
     if kw.get("steps") is not None and kw.get("epochs") is not None:
         from gpo.errors import ConfigError
 
@@ -88,7 +108,7 @@ def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidat
     budget = parse_budget(max_calls, max_tokens, max_cost, role_budgets)
     progress = make_progress("quiet" if quiet or as_json else "auto")
     try:
-        result = _run_interruptibly(
+        result = run_interruptibly(
             optimize_async(
                 task_spec,
                 method,
@@ -104,16 +124,18 @@ def optimize(task_spec, method, protocol, as_json, quiet, no_cache, num_candidat
     finally:
         if progress is not None:
             progress.close()
-    _report(result, as_json)
+    _report(result, as_json, quiet)
 
 
 def parse_budget(max_calls, max_tokens, max_cost, role_budgets) -> dict:
     """CLI budget options as the ``budget`` dict of :func:`gpo.optimize`."""
     from gpo.errors import ConfigError
+    from gpo.lm.budget import check_limit
 
     budget: dict = {}
     for metric, value in (("calls", max_calls), ("tokens", max_tokens), ("cost", max_cost)):
         if value is not None:
+            check_limit(value, f"--max-{metric}")
             budget[metric] = value
     for item in role_budgets:
         key, sep, value = item.partition("=")
@@ -127,34 +149,8 @@ def parse_budget(max_calls, max_tokens, max_cost, role_budgets) -> dict:
             number = float(value)
         except ValueError:
             raise ConfigError(f"--budget {item!r}: {value!r} is not a number") from None
-        if number < 0:
-            raise ConfigError(f"--budget {item!r}: a budget cannot be negative")
-        budget.setdefault(role, {})[metric] = number
+        budget.setdefault(role, {})[metric] = check_limit(number, f"--budget {key}")
     return budget
-
-
-def _run_interruptibly(coro):
-    """Runs a coroutine; Ctrl-C or SIGTERM cancels it at once, and the run saves its checkpoint."""
-    import signal
-
-    async def runner():
-        task = asyncio.ensure_future(coro)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, task.cancel)
-            except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
-                pass
-        try:
-            return await task
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.remove_signal_handler(sig)
-                except (NotImplementedError, RuntimeError):
-                    pass
-
-    return asyncio.run(runner())
 
 
 def _usage_table(summary: dict, title: str):
@@ -162,7 +158,8 @@ def _usage_table(summary: dict, title: str):
 
     dry = summary.get("dry_run")
     table = Table(title=title)
-    for col in ("role", "requests", "cache hits", "retries", "input tokens" + (" (≈)" if dry else ""),
+    # failed: requests that got no answer (errors, time-outs, in flight at a stop), retried ones included
+    for col in ("role", "requests", "cache hits", "failed", "input tokens" + (" (≈)" if dry else ""),
                 "output tokens" + (" (≤)" if dry else ""), "cost" + (" (≤)" if dry else "")):
         table.add_column(col, justify="right" if col != "role" else "left")
     for role in ("task", "optimizer", "embedding"):
@@ -174,7 +171,7 @@ def _usage_table(summary: dict, title: str):
             role,
             str(u.get("requests", 0)),
             str(u.get("cached_calls", 0)),
-            str(u.get("retries", 0)),
+            str(u.get("failed_requests", 0)),
             f"{u.get('input_tokens', 0):,}",
             f"{u.get('output_tokens', 0):,}",
             "unknown price" if cost is None else f"${cost:.4f}",
@@ -182,12 +179,28 @@ def _usage_table(summary: dict, title: str):
     return table
 
 
-def _report(result, as_json: bool) -> None:
+def _seconds(summary: dict) -> str:
+    """The run's wall time: ``12 s``, or over several invocations ``95 s in 2 invocations (this one 12 s)``."""
+    times = (summary.get("timings") or {}).get("invocations") or []
+    if len(times) < 2:
+        return f"{summary['seconds']:.0f} s"
+    return f"{summary['seconds']:.0f} s in {len(times)} invocations (this one {times[-1]:.0f} s)"
+
+
+def _report(result, as_json: bool, quiet: bool = False) -> None:
     s = result.summary
     if as_json:
         click.echo(json.dumps({**s, "run_dir": str(result.run_dir) if result.run_dir else None}, indent=2))
         return
     sc = s["scores"]
+    dry_title = "Dry run: what this run would spend (no model was called)"
+    if quiet and s.get("dry_run"):  # a dry run's result is its estimate: the fake model's prompts mean nothing
+        console().print(_usage_table(s, dry_title))
+        return
+    if quiet:  # the result alone
+        click.echo(f"best prompt (step {s['best_step']}): {s['best_prompt']!r}")
+        click.echo(f"  eval {_fmt(sc['best']['eval'])}   test {_fmt(sc['best']['test'])}")
+        return
     click.echo(f"task {s['task']} · method {s['method']} · task model {s['models']['task']} · optimizer {s['models']['optimizer']}")
     click.echo(f"initial prompt: {s['initial_prompt']!r}")
     click.echo(f"  eval {_fmt(sc['initial']['eval'])}   test {_fmt(sc['initial']['test'])}")
@@ -195,7 +208,7 @@ def _report(result, as_json: bool) -> None:
     click.echo(f"  eval {_fmt(sc['best']['eval'])}   test {_fmt(sc['best']['test'])}")
     u = s["usage"]
     if s.get("dry_run"):
-        console().print(_usage_table(s, "Dry run: what this run would spend (no model was called)"))
+        console().print(_usage_table(s, dry_title))
         click.echo(
             "Requests are exact for the worst case (every candidate new) without tie-breaks and "
             "resampling (--protocol paper); with them, the counts depend on the answers. Input tokens are "
@@ -206,7 +219,7 @@ def _report(result, as_json: bool) -> None:
     click.echo(
         f"calls: task {u['task'].get('requests', 0)} paid / {u['task'].get('calls', 0)}, "
         f"optimizer {u['optimizer'].get('requests', 0)} paid / {u['optimizer'].get('calls', 0)}; "
-        f"{s['steps_completed']} steps in {s['seconds']:.0f} s ({s['stopped_reason']})"
+        f"{s['steps_completed']} steps in {_seconds(s)} ({s['stopped_reason']})"
     )
     eb = s.get("edit_budget") or {}
     if eb.get("rate") is not None:
@@ -227,7 +240,7 @@ def _report(result, as_json: bool) -> None:
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the result.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the best prompt and its scores (a dry run: its estimate).")
 def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
     """Continue an interrupted run from its last checkpoint (no other argument needed)."""
     from gpo.api import resume_async
@@ -235,11 +248,11 @@ def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
 
     progress = make_progress("quiet" if quiet or as_json else "auto")
     try:
-        result = _run_interruptibly(resume_async(run_dir, on_event=progress))
+        result = run_interruptibly(resume_async(run_dir, on_event=progress))
     finally:
         if progress is not None:
             progress.close()
-    _report(result, as_json)
+    _report(result, as_json, quiet)
 
 
 @click.command()
@@ -253,7 +266,7 @@ def replay(run_dir: Path, out: Optional[Path], as_json: bool) -> None:
 
     progress = make_progress("quiet" if as_json else "auto")
     try:
-        result = _run_interruptibly(replay_async(run_dir, out, on_event=progress))
+        result = run_interruptibly(replay_async(run_dir, out, on_event=progress))
     finally:
         if progress is not None:
             progress.close()

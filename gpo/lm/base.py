@@ -279,6 +279,9 @@ class LM(abc.ABC):
                 slow = loop.call_later(slow_after(self.timeout), self._warn_slow, limits)
                 try:
                     return await self._generate(sub)
+                except asyncio.CancelledError:  # sent, and its answer lost to a stop (Ctrl-C, SIGTERM, a budget)
+                    usage.failed_requests += 1
+                    raise
                 finally:
                     slow.cancel()
 

@@ -7,13 +7,39 @@ at most the requests already in flight. Cache hits are free and never counted.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from gpo.errors import BudgetExceeded, ConfigError
 
 METRICS = ("calls", "tokens", "cost")
+
+
+def check_limit(value: Any, name: str) -> float:
+    """A budget's value as a number: finite and at least 0, or a :class:`ConfigError` naming it.
+
+    ``nan`` and ``inf`` are refused: either would remove the cap without saying so.
+
+    Args:
+        value: The value given.
+        name: How the user wrote the setting (``--max-cost``, ``budget optimizer.calls``).
+
+    >>> check_limit(2, "--max-calls")
+    2.0
+    >>> check_limit(float("nan"), "--max-cost")
+    Traceback (most recent call last):
+    ...
+    gpo.errors.ConfigError: --max-cost must be a finite number, at least 0; got nan (leave the budget out for no limit)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(
+            f"{name} must be a finite number, at least 0; got {value:g}", hint="leave the budget out for no limit"
+        )
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -52,8 +78,7 @@ class Budget:
         for limit in self.limits:
             if limit.metric not in METRICS:
                 raise ConfigError(f"unknown budget metric {limit.metric!r}", hint=f"use one of {', '.join(METRICS)}")
-            if limit.value < 0:
-                raise ConfigError(f"a budget cannot be negative: {limit.describe()}")
+            check_limit(limit.value, f"budget {limit.role + '.' if limit.role else ''}{limit.metric}")
         self._spent: dict[tuple[Optional[str], str], float] = {}
         self._lock = threading.Lock()
 

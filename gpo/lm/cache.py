@@ -52,7 +52,7 @@ class ResponseCache:
             )
             self._conn.execute("PRAGMA busy_timeout=30000")
             self._init_schema()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise ConfigError(
                 f"cannot open the response cache {self.path}: {exc}",
                 hint="set GPO_HOME to a writable folder, or delete the damaged file",

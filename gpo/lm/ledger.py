@@ -10,6 +10,24 @@ from gpo.lm.types import Usage
 ROLES: tuple[str, ...] = ("task", "optimizer", "embedding")
 
 
+def empty_totals() -> dict[str, Any]:
+    """The totals of a role without calls: every key that :func:`summarize` gives, at zero."""
+    return {
+        "calls": 0,
+        "cached_calls": 0,
+        "requests": 0,
+        "samples": 0,
+        "cached_samples": 0,
+        "input_tokens": 0,
+        "cached_input_tokens": 0,
+        "output_tokens": 0,
+        "retries": 0,
+        "failed_requests": 0,
+        "latency_s": 0.0,
+        "cost_usd": 0.0,
+    }
+
+
 def summarize(records: Iterable[Usage]) -> dict[str, dict[str, Any]]:
     """Totals per role: calls, cached calls, samples, tokens, retries, failures, latency, cost.
 
@@ -20,23 +38,7 @@ def summarize(records: Iterable[Usage]) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     for r in records:
-        s = out.setdefault(
-            r.role,
-            {
-                "calls": 0,
-                "cached_calls": 0,
-                "requests": 0,
-                "samples": 0,
-                "cached_samples": 0,
-                "input_tokens": 0,
-                "cached_input_tokens": 0,
-                "output_tokens": 0,
-                "retries": 0,
-                "failed_requests": 0,
-                "latency_s": 0.0,
-                "cost_usd": 0.0,
-            },
-        )
+        s = out.setdefault(r.role, empty_totals())
         s["calls"] += 1
         s["cached_calls"] += int(r.cached)
         s["requests"] += r.calls

@@ -97,7 +97,8 @@ class Usage:
         output_tokens: Generated tokens of the paid requests.
         retries: Failed attempts that were retried.
         failed_requests: Requests that failed: rate limits, server errors, time-outs,
-            dropped connections, malformed answers, rejections. The retried ones are
+            dropped connections, malformed answers, rejections, and requests in flight
+            when the run was stopped (Ctrl-C, SIGTERM, a budget). The retried ones are
             also counted in ``retries``; ``calls + failed_requests`` is every request
             the server was sent.
         latency_s: Wall time of the call, waiting for limits included.

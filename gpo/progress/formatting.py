@@ -5,7 +5,9 @@ Also the sums over a ledger's usage summary that both displays need.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import re
+from collections import Counter
+from typing import Any, Iterable, Optional
 
 Event = dict[str, Any]
 """One event of a run, as passed to ``on_event``: a dict with a ``type``."""
@@ -40,6 +42,23 @@ def fmt_duration(seconds: float) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def fmt_rejected(reasons: Iterable[Optional[str]]) -> str:
+    """How many candidates of a step were rejected, and why (``None``: not rejected).
+
+    Reasons are grouped without their details in parentheses, the most frequent first.
+
+    >>> fmt_rejected(["over edit budget (12 > 10 words)", None, "no prompt found", "over edit budget (9 > 4 words)"])
+    '3 rejected (2 over edit budget, 1 no prompt found)'
+    >>> fmt_rejected([None, None])
+    '0 rejected'
+    """
+    counts = Counter(re.sub(r"\s*\(.*\)$", "", r) for r in reasons if r)
+    if not counts:
+        return "0 rejected"
+    why = ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
+    return f"{sum(counts.values())} rejected ({why})"
 
 
 def total_cost(usage: dict[str, dict[str, Any]]) -> Optional[float]:

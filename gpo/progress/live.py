@@ -13,6 +13,7 @@ from gpo.progress.formatting import (
     Event,
     fmt_count,
     fmt_duration,
+    fmt_rejected,
     fmt_score,
     fmt_spend,
     merge_usage,
@@ -32,6 +33,7 @@ class RunProgress:
 
     The panel shows the task and method, the step ``t/T`` with a bar, how many candidates of
     the current step are scored, the best and the current eval score, the current prompt,
+    how many candidates the last step rejected and why,
     the model calls so far (paid requests and cache hits of the task and optimizer models),
     the tokens and money spent, the elapsed time and an estimate of the time left.
 
@@ -89,6 +91,7 @@ class RunProgress:
         self.current_score: Optional[float] = None
         self.best_score: Optional[float] = None
         self.prompt: Optional[str] = None
+        self.last_step: Optional[str] = None
         self.phase = "starting"
         self.finished = False
         self.started_at: Optional[float] = None
@@ -157,6 +160,8 @@ class RunProgress:
             self.step_candidates = 0
             self.current_score = event.get("score")
             self.prompt = event.get("chosen", self.prompt)
+            cands = event.get("candidates") or []
+            self.last_step = f"step {self.steps_done}: {len(cands)} candidates, {fmt_rejected(c[2] for c in cands)}"
             self._better(event.get("best"))
             self.phase = self._next_phase()
         elif kind == "final":
@@ -244,6 +249,8 @@ class RunProgress:
 
         if self.prompt is not None:
             grid.add_row("prompt", Text(" ".join(self.prompt.split()), no_wrap=True, overflow="ellipsis"))
+        if self.last_step is not None:
+            grid.add_row("last", Text(self.last_step))
 
         usage = self.usage()
         parts = []

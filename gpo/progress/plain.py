@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Optional, TextIO
 
-from gpo.progress.formatting import Event, fmt_score, fmt_spend, total_cost
+from gpo.progress.formatting import Event, fmt_rejected, fmt_score, fmt_spend, total_cost
 
 
 class PlainProgress:
@@ -41,12 +41,12 @@ class PlainProgress:
         if kind == "step":
             cands = event["candidates"]
             scored = [c[1] for c in cands if c[1] is not None]
-            rejected = sum(1 for c in cands if c[2])
             dups = sum(1 for c in cands if c[3])
             budget = "no limit" if event["budget"] is None else f"{event['budget']} words"
             return (
                 f"step {event['step']}/{event['total']}: budget {budget}; {len(cands)} candidates "
-                f"(best {fmt_score(max(scored) if scored else None)}, {rejected} rejected, {dups} repeats); "
+                f"(best {fmt_score(max(scored) if scored else None)}, {dups} repeats), "
+                f"{fmt_rejected(c[2] for c in cands)}; "
                 f"next prompt {fmt_score(event['score'])}; best so far {fmt_score(event['best'])}"
             )
         if kind == "final":

@@ -178,7 +178,12 @@ class RunRecord:
             ) from exc
         self._saved = (len(state.candidates), len(state.meta_prompts))
         saved = data.get("timings") or {}
-        timings = {"initial": saved.get("initial"), "steps": dict(saved.get("steps") or {}), "test": None}
+        timings = {
+            "initial": saved.get("initial"),
+            "steps": dict(saved.get("steps") or {}),
+            "test": None,
+            "invocations": list(saved.get("invocations") or []),  # none in runs recorded before
+        }
         return state, timings
 
     # -- reading leniently --------------------------------------------------------------------
@@ -239,7 +244,10 @@ class RunRecord:
             raise DataError(f"the records of {self.path} are damaged: {exc}") from exc
         if checkpoint.get("step") is not None:
             out.checkpoint_step = int(checkpoint["step"])
-        if not out.history and out.summary:
+        unscored = bool(out.summary) and ((out.summary.get("scores") or {}).get("initial") or {}).get("eval") is None
+        if not out.history and out.summary and unscored:  # stopped by its budget before p0 had a score
+            notes.append(f"the run stopped during the initial evaluation ({out.summary.get('stopped_reason')}): no prompt was scored")
+        elif not out.history and out.summary:
             s = out.summary
             scores = s.get("scores") or {}
             out.history = [TrajectoryEntry(0, s.get("initial_prompt") or "", float((scores.get("initial") or {}).get("eval") or 0.0))]

@@ -14,13 +14,17 @@ Layout::
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from gpo.errors import ConfigError, DataError
 from gpo.fileio import atomic_output
+
+log = logging.getLogger(__name__)
 
 
 def default_run_dir(task: str, method: str) -> Path:
@@ -35,6 +39,45 @@ def default_run_dir(task: str, method: str) -> Path:
         n += 1
         path = base.with_name(f"{base.name}-{n}")
     return path
+
+
+def undo_footprint(path: Path) -> Callable[[], None]:
+    """Notes what is at ``path`` now; the function returned removes what was added since.
+
+    A run that cannot start (a bad model spec, a missing key) must leave nothing behind:
+    a folder that did not exist is removed whole, with the empty parents made for it;
+    in a folder that existed, only the new entries are removed.
+    """
+    path = Path(path)
+    if path.is_dir():
+        before = {p.name for p in path.iterdir()}
+
+        def remove_new() -> None:
+            for entry in path.iterdir():
+                if entry.name in before:
+                    continue
+                try:
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry)
+                    else:
+                        entry.unlink()
+                except OSError as exc:  # the error that stopped the start matters more
+                    log.warning("could not remove %s: %s", entry, exc)
+
+        return remove_new
+    missing = [path]
+    while not missing[-1].parent.exists() and missing[-1].parent != missing[-1]:
+        missing.append(missing[-1].parent)
+
+    def remove_all() -> None:
+        shutil.rmtree(path, ignore_errors=True)
+        for parent in missing[1:]:
+            try:
+                parent.rmdir()  # only when empty: another run may have put its folder there
+            except OSError:
+                break
+
+    return remove_all
 
 
 class RunDir:

@@ -17,10 +17,10 @@ from typing import Any, Callable, Optional
 from gpo.errors import BudgetExceeded, RunInterrupted
 from gpo.evaluate import EvalResult
 from gpo.lm.base import current_step
-from gpo.lm.ledger import Ledger, summarize_by_step
+from gpo.lm.ledger import Ledger, empty_totals, summarize_by_step
 from gpo.optim.objective import Objective
 from gpo.optim.optimizer import PromptOptimizer
-from gpo.optim.state import OptimizerState
+from gpo.optim.state import OptimizerState, TrajectoryEntry
 from gpo.protocol import RunConfig
 from gpo.runs.events import CandidateScored, Event, InitialScored, RunFinished, RunStarted, StepFinished
 from gpo.runs.record import RunRecord
@@ -125,9 +125,16 @@ class Runner:
         self.on_event = on_event or (lambda event: None)
         self.state: Optional[OptimizerState] = None
         self.started = time.time()
-        self.timings: dict[str, Any] = {"initial": None, "steps": {}, "test": None}
+        # invocations: wall seconds of each invocation of the run (this one last), up to its
+        # last checkpoint for the earlier ones, so a resumed run's time is their sum.
+        self.timings: dict[str, Any] = {"initial": None, "steps": {}, "test": None, "invocations": [0.0]}
+
+    def _clock(self) -> None:
+        """Sets this invocation's wall time so far (the last entry of ``invocations``)."""
+        self.timings["invocations"][-1] = round(time.time() - self.started, 2)
 
     def save(self) -> None:
+        self._clock()
         if self.record is not None and self.state is not None:
             self.record.save(self.state, self.timings, self.config.seed)
 
@@ -138,9 +145,9 @@ class Runner:
         started = time.perf_counter()
         current_step.set(0)
         state = await self.optimizer.init(self.objective, self.config.initial_prompt, self.config.steps)
+        self.state = state  # scored: a budget reached from here on stops after step 0
         if self.config.test_every_step:
             state.history[0].test_score = (await self._test(state.history[0].prompt)).score
-        self.state = state
         self.timings["initial"] = round(time.perf_counter() - started, 3)
         self.save()
         self.on_event(InitialScored(state.history[0].prompt, state.history[0].score))
@@ -183,20 +190,36 @@ class Runner:
             "steps": dict(steps),
             "mean_step": round(sum(steps.values()) / len(steps), 3) if steps else None,
             "test": self.timings["test"],
+            "invocations": list(self.timings["invocations"]),
+            "last_invocation": self.timings["invocations"][-1],
         }
+
+    def _total(self) -> int:
+        return 0 if self.optimizer.evaluation_only else self.config.steps
+
+    def _endpoints(self) -> tuple[TrajectoryEntry, TrajectoryEntry]:
+        """The initial and the best entry of the trajectory.
+
+        A run stopped by its budget during the initial evaluation has no trajectory: p0
+        is then both, with no eval score (a partial evaluation gives none).
+        """
+        if self.state is None:
+            p0 = TrajectoryEntry(0, self.config.initial_prompt, None)  # type: ignore[arg-type]
+            return p0, p0
+        return self.state.history[0], self.state.best()
 
     def _summary(self, reason: str, initial_test, best_test) -> dict[str, Any]:
         state = self.state
-        assert state is not None
-        initial, best = state.history[0], state.best()
+        initial, best = self._endpoints()
         usage = self.ledger.summary()
         for role in ROLES:
-            usage.setdefault(role, {"calls": 0, "cached_calls": 0, "requests": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
+            usage.setdefault(role, empty_totals())
         embedders = self.objective.embedder_names
         return {
             "task": self.objective.task.name,
             "method": self.optimizer.name,
             "seed": self.config.seed,
+            "answer_format": self.objective.task.answer_format,
             "initial_prompt": initial.prompt,
             "best_prompt": best.prompt,
             "best_step": best.step,
@@ -206,8 +229,8 @@ class Runner:
             },
             "n_eval": len(self.objective.eval_examples),
             "n_test": initial_test.n if initial_test else 0,
-            "steps_completed": state.step,
-            "total_steps": state.total_steps,
+            "steps_completed": state.step if state else 0,
+            "total_steps": state.total_steps if state else self._total(),
             "stopped_reason": reason,
             "optimizer": self.optimizer.describe(),
             "models": {
@@ -215,19 +238,18 @@ class Runner:
                 "optimizer": self.objective.optimizer_lm.spec,
                 "embedder": embedders[0] if embedders else None,
             },
-            "edit_budget": budget_adherence(state.candidates),
+            "edit_budget": budget_adherence(state.candidates if state else []),
             "usage": usage,
             "usage_by_step": summarize_by_step(self.ledger.records),
             "dry_run": bool(self.config.dry_run),
-            "seconds": round(time.time() - self.started, 2),
+            "seconds": round(sum(self.timings["invocations"]), 2),  # every invocation's
             "timings": self._timing_summary(),
         }
 
     async def _finalize(self, reason: str) -> RunResult:
         current_step.set(None)
         started = time.perf_counter()
-        assert self.state is not None
-        initial, best = self.state.history[0], self.state.best()
+        initial, best = self._endpoints()
         initial_test = best_test = None
         try:
             initial_test = await self._test(initial.prompt)
@@ -235,6 +257,7 @@ class Runner:
         except BudgetExceeded as exc:
             log.warning("no budget left to score on test: %s", exc)
         self.timings["test"] = round(time.perf_counter() - started, 3)
+        self._clock()
         summary = self._summary(reason, initial_test, best_test)
         if self.record is not None:
             for name, res in (("initial_test", initial_test), ("best_test", best_test)):
@@ -256,18 +279,20 @@ class Runner:
         restored = self.record.restore() if self.record is not None else None
         if restored is None:
             return False
-        self.state, self.timings = restored
+        self.state, timings = restored
+        self.timings = {**timings, "invocations": [*timings.get("invocations", []), 0.0]}
         return True
 
     async def run(self) -> RunResult:
         """Runs the optimization from the start, or from the record's last checkpoint.
 
         Raises:
-            RunInterrupted: The run was cancelled (Ctrl-C, SIGTERM); the last completed step
-                is saved and ``gpo resume`` continues from it.
+            RunInterrupted: The run was cancelled (Ctrl-C, SIGTERM), during a step or while
+                scoring on test; the last completed step is saved and ``gpo resume``
+                continues from it.
         """
         resumed = self.restore()
-        total = 0 if self.optimizer.evaluation_only else self.config.steps
+        total = self._total()
         self.on_event(
             RunStarted(
                 total=total,
@@ -279,7 +304,18 @@ class Runner:
                 ledger=self.ledger,
             )
         )
-        reason = "completed"
+        try:
+            return await self._finalize(await self._optimize(resumed))
+        except asyncio.CancelledError:
+            where = self.record.path if self.record is not None else None
+            step = self.state.step if self.state else 0
+            raise RunInterrupted(
+                f"interrupted after step {step} of {total}",
+                hint=f"resume with: gpo resume {where}" if where else None,
+            ) from None
+
+    async def _optimize(self, resumed: bool) -> str:
+        """Runs the steps left; returns why they ended (``completed``, a budget, patience)."""
         patience = self.config.patience
         try:
             if not resumed:
@@ -288,23 +324,14 @@ class Runner:
             while self.state.step < self.state.total_steps:
                 await self._step()
                 if patience is not None and self.state.step - self.state.best().step >= patience:
-                    reason = f"no improvement in {patience} steps"
-                    break
+                    return f"no improvement in {patience} steps"
         except BudgetExceeded as exc:
-            if self.state is None:
-                raise
-            reason = str(exc)
-            log.warning("%s; stopping after step %d", exc, self.state.step)
-        except asyncio.CancelledError:
-            where = self.record.path if self.record is not None else None
-            step = self.state.step if self.state else 0
-            raise RunInterrupted(
-                f"interrupted after step {step} of {total}",
-                hint=f"resume with: gpo resume {where}" if where else None,
-            ) from None
-        return await self._finalize(reason)
-
-
+            if self.state is None:  # a normal end too: the summary keeps p0, with no eval score
+                log.warning("%s during the initial evaluation; stopping before any step", exc)
+            else:
+                log.warning("%s; stopping after step %d", exc, self.state.step)
+            return str(exc)
+        return "completed"
 
 
 def budget_adherence(candidates) -> dict[str, Any]:

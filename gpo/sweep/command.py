@@ -1,6 +1,7 @@
 """The ``gpo sweep`` command (registered by :mod:`gpo.cli`).
 
-Importing this module imports click only; the sweep's machinery loads when the command runs.
+Importing this module imports click and the table of run sizes only; the sweep's machinery
+loads when the command runs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from typing import Any, Optional
 
 import click
 from click.core import ParameterSource
+
+from gpo.sizes import most
 
 __all__ = ["sweep_command"]
 
@@ -79,9 +82,9 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
 @click.option("--optimizer-model", default=None, help="Optimizer model spec (default: the task model).")
 @click.option("--embedder", default=None, help="Embedder for relevance: auto, local, lexical, st:MODEL, openai:MODEL[@URL] (default: auto).")
 @click.option("--protocol", default="quick", show_default=True, type=click.Choice(["quick", "paper"]))
-@click.option("--steps", type=click.IntRange(min=0), default=None, help="Number of steps T of every run.")
-@click.option("--eval-limit", type=click.IntRange(min=1), default=None, help="Use the first N eval examples.")
-@click.option("--test-limit", type=click.IntRange(min=1), default=None, help="Use the first N test examples.")
+@click.option("--steps", type=click.IntRange(min=0, max=most("steps")), default=None, help="Number of steps T of every run.")
+@click.option("--eval-limit", type=click.IntRange(min=1, max=most("eval_limit")), default=None, help="Use the first N eval examples.")
+@click.option("--test-limit", type=click.IntRange(min=1, max=most("test_limit")), default=None, help="Use the first N test examples.")
 @click.option("--initial-prompt", default=None, help="p0 of every run, cot and empty included (default: each preset's own).")
 @click.option("--two-round/--one-round", default=None, help="Answer extraction mode (default: the protocol's).")
 @click.option("--answer-tokens", type=click.IntRange(min=1), default=None, help="Cap on the task model's first answer.")
@@ -89,7 +92,7 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
 @click.option("--max-tokens", type=click.IntRange(min=0), default=None, help="Budget of each run: tokens (in + out).")
 @click.option("--max-cost", type=click.FloatRange(min=0), default=None, help="Budget of each run: USD.")
 @click.option("--budget", "role_budgets", multiple=True, metavar="ROLE.METRIC=VALUE", help="Budget of one role in each run, e.g. task.calls=400 (repeatable).")
-@click.option("--candidates", "num_candidates", type=click.IntRange(min=1), default=None, help="Candidates sampled per step in every run.")
+@click.option("--candidates", "num_candidates", type=click.IntRange(min=1, max=most("num_candidates")), default=None, help="Candidates sampled per step in every run.")
 @click.option("--optimizer-max-tokens", type=click.IntRange(min=1), default=None, help="Cap on each optimizer sample in every run.")
 @click.option("--dry-run", is_flag=True, help="Every run offline with the fake model (counts calls and cost).")
 @click.pass_context
