@@ -33,7 +33,18 @@ def _set_timeout(ctx: click.Context, param: click.Parameter, value: Optional[flo
         os.environ["GPO_TIMEOUT"] = repr(value)
 
 
+def _set_threads(ctx: click.Context, param: click.Parameter, value: Optional[int]) -> None:
+    if value is not None:  # local servers this command starts read it (see gpo.lm.llama_server)
+        import os
+
+        os.environ["GPO_THREADS"] = str(value)
+
+
 def model_option(f):
+    f = click.option(
+        "--threads", type=click.IntRange(min=1), default=None, expose_value=False, callback=_set_threads,
+        help="CPU threads of a local model's server (default: $GPO_THREADS, else the cores idle when it starts).",
+    )(f)
     f = click.option(
         "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, expose_value=False,
         callback=_set_timeout, metavar="SECONDS",

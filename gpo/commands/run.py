@@ -26,7 +26,7 @@ def _fmt(score: Optional[float]) -> str:
 
 SECTIONS = (
     ("Task", ("task_option", "data_dir", "placement", "initial_prompt")),
-    ("Models", ("model", "optimizer_model", "embedder", "timeout", "concurrency", "no_cache")),
+    ("Models", ("model", "optimizer_model", "embedder", "timeout", "threads", "concurrency", "no_cache")),
     ("Method and its parts", (
         "method", "information", "trajectory", "k", "refinement", "schedule", "lr_init", "lr_end", "warmup_steps",
         "selection", "optimizer_temperature", "optimizer_max_tokens",

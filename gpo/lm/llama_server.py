@@ -79,7 +79,7 @@ class LlamaServer:
         model_path: The GGUF file.
         parallel: Slots (requests decoded together with continuous batching).
         ctx_per_slot: Context length of each slot, in tokens.
-        threads: CPU threads (default: all cores).
+        threads: CPU threads (default: ``$GPO_THREADS``, else :func:`default_threads`).
         runtime: ``auto``, ``native`` or ``xllamacpp``.
         startup_timeout: Seconds to wait for the model to load.
     """
@@ -97,7 +97,7 @@ class LlamaServer:
         self.model_path = Path(model_path)
         self.parallel = parallel
         self.ctx_per_slot = ctx_per_slot
-        self.threads = threads or os.cpu_count() or 2
+        self.threads = threads or threads_from_environment() or default_threads()
         self.runtime = available_runtime() if runtime == "auto" else runtime
         if self.runtime is None:
             raise ConfigError(
@@ -190,6 +190,56 @@ class LlamaServer:
         except (subprocess.TimeoutExpired, OSError):
             proc.kill()
             proc.wait(timeout=10)
+
+
+def idle_cores(window: float = 0.3) -> Optional[float]:
+    """How many cores were idle over a short window (Linux ``/proc/stat``; ``None`` elsewhere)."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0)
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(window)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return None
+    return (idle1 - idle0) / (total1 - total0) * (os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """Threads of a local server when none are asked for: the cores that are idle now.
+
+    llama.cpp's CPU kernels wait for all their threads at every step, so a server with a
+    thread on a core another process is using slows down many times over (measured on 2
+    cores next to one busy process: 8 examples took 256 s with 2 threads and 19 s with 1),
+    while on idle cores every thread helps (10 s with 2, 18 s with 1). So the server takes
+    the cores that were idle when it started (at least one); where that cannot be measured,
+    half the cores. ``benchmarks/threads.py`` measures the choice idle and under load.
+    """
+    cores = os.cpu_count() or 2
+    idle = idle_cores()
+    if idle is None:
+        return max(1, cores // 2)
+    return max(1, min(cores, int(idle + 0.25)))
+
+
+def threads_from_environment() -> Optional[int]:
+    """``GPO_THREADS`` as a thread count (``None`` when unset).
+
+    Raises:
+        ConfigError: It is not a positive whole number.
+    """
+    raw = os.environ.get("GPO_THREADS", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"GPO_THREADS must be a whole number of threads, at least 1; got {raw!r}", hint="unset it for the default")
+    return int(raw)
 
 
 _servers: dict[tuple, LlamaServer] = {}
