@@ -512,6 +512,11 @@ def test_compare_command(runs, tmp_path):
     assert html.count("<tr>") == 5 and "partial" in html and "<script" not in html.lower()
     assert 'href="many/a-recorded"' in html  # relative links to the runs
 
+    with CliRunner().isolated_filesystem(temp_dir=tmp_path) as here:
+        plain = CliRunner().invoke(compare_command, [str(runs.recorded), str(runs.markup)], env={"COLUMNS": "80"})
+        assert plain.exit_code == 0 and "compare page" not in plain.output
+        assert list(Path(here).iterdir()) == []  # no page unless --html asks for one
+
     result = CliRunner().invoke(compare_command, [str(runs.recorded), str(runs.markup), "--json", "--no-html"])
     rows = json.loads(result.output)
     assert [r["method"] for r in rows] == ["gpo", "gpo"]

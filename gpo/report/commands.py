@@ -54,11 +54,10 @@ def report_command(run_dir: Path, out: Optional[Path]) -> None:
     "--out",
     "html_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("compare.html"),
-    show_default=True,
-    help="The HTML page to write.",
+    default=None,
+    help="Also write the comparison as a self-contained HTML page here.",
 )
-@click.option("--no-html", is_flag=True, help="Only print the table.")
+@click.option("--no-html", is_flag=True, help="Write no page (the default without --html; kept for scripts).")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
 @click.option("--table", "by_method", is_flag=True, help="One row per method and one column per task (mean ± sd over seeds, as in the paper's Table 5), with gains and paired tests.")
 @click.option("--reference", default=None, help="With --table: the method the paired tests compare the others with (default: gpo).")
@@ -141,7 +140,7 @@ def compare_command(
             for i, r in enumerate(rows, 1):
                 click.echo(f"{i}. {r.run.path}" + ("" if r.status == "finished" else f" ({r.status})"))
         click.echo("p: paired test of final vs initial prompt on test (McNemar for 0/1 scores); * p < 0.05")
-    if not no_html:
+    if html_path is not None and not no_html:
         path = write_compare_page(rows, html_path)
         click.echo(f"compare page: {path} ({_size(path)})", err=as_json)
 
