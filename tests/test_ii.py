@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import find_ii_data
+from test_cli import run
 
-from gpo.cli import cli, main
+from gpo.cli import cli
 from gpo.errors import ConfigError, DataError
 from gpo.evaluate import Evaluator
 from gpo.lm import ScriptedLM
@@ -54,16 +55,6 @@ def tiny_rows() -> dict[str, list[tuple[str, list[str]]]]:
         split: [(w, [w[0]]) for w in words[:n]]
         for split, n in (("train", 4), ("eval", 3), ("format", 2), ("test", 6))
     }
-
-
-def run(capsys, *args):
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # ------------------------------------------------------------------ the benchmark's normalization

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_cli import assert_one_line_error
+from test_cli import run as run_main
 
-from gpo.cli import cli, main
+from gpo.cli import cli
 from gpo.errors import ConfigError
 from gpo.sweep.aggregate import summarize
 from gpo.sweep.manifest import Manifest
@@ -39,25 +41,6 @@ def slow_server():
     """A model server that answers every request after 20 ms, so that runs take a while."""
     with OpenAICompatServer(delay=0.02, responder=optimization_reply) as server:
         yield server
-
-
-def run_main(capsys, *args):
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def assert_one_line_error(code, err, *fragments):
-    assert code == 2, err
-    lines = [line for line in err.strip().splitlines() if line.startswith("gpo:")]
-    assert len(lines) == 1 and lines[0].startswith("gpo: error:"), err
-    assert "Traceback" not in err
-    for f in fragments:
-        assert f in lines[0], lines[0]
 
 
 # -- the plan ------------------------------------------------------------------------------------
