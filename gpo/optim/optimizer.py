@@ -220,14 +220,7 @@ class PromptOptimizer:
         parent = dataclasses.replace(current, reflection=info.reflection) if info.reflection else current
         history = [*state.history[:-1], parent, entry]
         summary = await self.momentum.after_step(history, state.summary, info.reflection, calls.ask)
-        return dataclasses.replace(
-            state.advance(entry, candidates, calls.records, scores, summary),
-            history=history,
-        )
-
-    def schedule_of(self, total_steps: int):
-        """The edit budget of each step of a run of ``total_steps`` steps."""
-        return self.learning_rate.build(max(1, total_steps))
+        return state.advance(history, candidates, calls.records, scores, summary)
 
 
 def draw_demonstrations(outputs: list[str], m: int, seed: int, diverse: bool) -> list[int]:

@@ -152,17 +152,26 @@ class OptimizerState:
 
     def advance(
         self,
-        entry: TrajectoryEntry,
+        history: list[TrajectoryEntry],
         candidates: list[Candidate],
         meta_prompts: list[MetaPromptRecord],
         scores: dict[str, float],
         summary: Optional[str],
     ) -> "OptimizerState":
-        """A new state one step further; this one is left as it was."""
+        """A new state one step further; this one is left as it was.
+
+        Args:
+            history: The new trajectory: this state's, with the step's winner appended
+                (and the parent entry carrying the step's reflection, if any).
+            candidates: The step's candidates.
+            meta_prompts: The step's optimizer calls.
+            scores: Eval scores of the prompts the step scored.
+            summary: The running note after the step.
+        """
         return replace(
             self,
-            step=entry.step,
-            history=[*self.history, entry],
+            step=history[-1].step,
+            history=history,
             candidates=[*self.candidates, *candidates],
             meta_prompts=[*self.meta_prompts, *meta_prompts],
             scores={**self.scores, **scores},
