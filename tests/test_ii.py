@@ -18,7 +18,7 @@ from gpo.lm import ScriptedLM
 from gpo.scoring import ANSWER_FORMATS, InductionFormat, get_answer_format, score_output
 from gpo.scoring.ii_metric import contains_match, exact_match, exact_set_match, normalize, score_any
 from gpo.tasks import II_ANSWER_FORMATS, II_TASKS, expand_tasks, list_tasks, load_task
-from gpo.tasks.base import Example, Task, display_target
+from gpo.tasks.base import Example, Task, display_target, render_messages
 
 II_DATA = find_ii_data()
 needs_ii_data = pytest.mark.skipif(
@@ -250,7 +250,15 @@ def test_loads_from_the_folder_or_its_parent(tmp_path, no_env, nested):
 def test_the_environment_names_the_data_folder(tmp_path, monkeypatch):
     make_task_folder(tmp_path / "instruction-induction" / "diff", tiny_rows())
     monkeypatch.setenv("GPO_DATA_DIR", str(tmp_path))
-    assert load_task("ii/diff?placement=Q_begin").placement == "Q_begin"
+    assert load_task("ii/diff?placement=Q_end").placement == "Q_end"
+
+
+def test_the_instruction_comes_before_the_input_as_in_the_benchmark(tmp_path):
+    make_task_folder(tmp_path / "instruction-induction" / "diff", tiny_rows())
+    task = load_task("ii/diff", data_dir=tmp_path)
+    assert task.placement == "Q_begin"
+    first = task.split("eval")[0]
+    assert render_messages("Subtract.", first.input, task.placement)[0]["content"] == f"Subtract.\n{first.input}"
 
 
 def test_missing_folder_says_where_it_looked_and_how_to_fix(tmp_path, no_env):

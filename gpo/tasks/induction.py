@@ -10,6 +10,9 @@ the first); an example's target is that tuple, and any of them counts.
 Each task is scored with the benchmark's metric (:mod:`gpo.scoring.ii_metric`): ``ii_set``
 for orthography_starts_with and taxonomy_animal, ``ii_contains`` for synonyms and
 ``ii_exact`` for the rest.
+
+The instruction comes before the input (``Q_begin``), as in the benchmark's own template
+(instruction, then input, then output); ``--placement`` changes it.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ def induction_tasks() -> dict[str, PaperTask]:
             answer_format=II_ANSWER_FORMATS[name],
             description=f"Instruction Induction: {II_DESCRIPTIONS[name]}",
             collection=FOLDER,
+            placement="Q_begin",
         )
         for name in II_TASKS
     }

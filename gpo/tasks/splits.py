@@ -165,6 +165,7 @@ class PaperTask:
         description: One line for listings.
         collection: The folder the task folder is in: the data folder itself, or
             its subfolder of that name when there is one (see :func:`collection_dir`).
+        placement: Where the instruction goes unless a run says otherwise.
     """
 
     name: str
@@ -173,6 +174,7 @@ class PaperTask:
     answer_format: str
     description: str
     collection: str = "gpo-splits"
+    placement: Placement = "Q_end"
 
 
 def paper_tasks() -> dict[str, PaperTask]:
@@ -267,7 +269,7 @@ def load_paper_task(
     info: PaperTask,
     data_dir: str | os.PathLike[str] | None = None,
     *,
-    placement: Placement = "Q_end",
+    placement: Placement | None = None,
     answer_format: str | None = None,
 ) -> Task:
     """Reads one of the paper's tasks from its folder.
@@ -278,7 +280,7 @@ def load_paper_task(
     Args:
         info: The task, from :func:`paper_tasks`.
         data_dir: The data folder (default: ``GPO_DATA_DIR``).
-        placement: Where the instruction goes in each question.
+        placement: Where the instruction goes in each question (default: the task's).
         answer_format: Overrides the task's answer format.
 
     Raises:
@@ -308,7 +310,7 @@ def load_paper_task(
         name=info.name,
         splits=splits,
         answer_format=answer_format or info.answer_format,
-        placement=placement,
+        placement=placement or info.placement,
         description=info.description,
         source=str(folder),
     )
