@@ -178,3 +178,19 @@ def test_a_run_records_the_answer_format_it_scored_with(capsys, tmp_path):
     assert json.loads((run_dir / "config.json").read_text())["answer_format"] == "number"
     assert json.loads((run_dir / "summary.json").read_text())["answer_format"] == "number"
     assert json.loads(out)["answer_format"] == "number"
+
+
+# ---------------------------------------------------------------------------- is the gain chance?
+
+
+def test_the_run_says_whether_its_test_gain_may_be_chance(capsys, tmp_path):
+    pytest.importorskip("scipy")
+    code, out, err = run(capsys, "optimize", TASK, "-m", "fake:", "--steps", "2", "--run-dir", str(tmp_path / "run"))
+    assert code == 0, err
+    test = json.loads((tmp_path / "run" / "summary.json").read_text())["paired_test"]
+    assert test["n"] > 0 and test["test"] == "mcnemar"
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("best prompt (step"))
+    said = lines[at + 2]
+    assert said.startswith(f"test gain {test['difference'] * 100:+.1f} points: {test['fixed']} of {test['n']} test examples fixed")
+    assert f"p = {test['pvalue']:.3g}" in said

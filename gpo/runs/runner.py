@@ -24,6 +24,7 @@ from gpo.optim.state import OptimizerState, TrajectoryEntry
 from gpo.protocol import RunConfig
 from gpo.runs.events import CandidateScored, Event, InitialScored, RunFinished, RunStarted, StepFinished
 from gpo.runs.record import RunRecord
+from gpo.runs.significance import paired_test
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +228,7 @@ class Runner:
                 "initial": {"eval": initial.score, "test": initial_test.score if initial_test else None},
                 "best": {"eval": best.score, "test": best_test.score if best_test else None},
             },
+            "paired_test": paired_test(initial_test, best_test),
             "n_eval": len(self.objective.eval_examples),
             "n_test": initial_test.n if initial_test else 0,
             "steps_completed": state.step if state else 0,
