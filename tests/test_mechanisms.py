@@ -14,7 +14,7 @@ from gpo.optim import prompts as P
 from gpo.optim.candidates import make_candidates
 from gpo.optim.direction import CurrentInfo
 from gpo.optim.edits import clip_edits, word_edit_distance
-from gpo.optim.hygiene import copies_example, echoes_text, strip_preamble
+from gpo.optim.hygiene import copies_example, echoes_text, rule_line, strip_preamble
 from gpo.optim.momentum import TrajectoryView
 from gpo.optim.optimizer import draw_demonstrations
 from gpo.optim.selection import ElitistSelection, PaperSelection, TieBreak
@@ -40,13 +40,19 @@ def test_clipping_keeps_every_change_within_the_budget():
 
 
 def test_an_over_budget_candidate_is_clipped_and_remembers_its_proposal():
+    proposal = "Let's think step by step. Be careful with the spelling. Answer in lower case."
     (c,) = make_candidates(
+        [f"<START>{proposal}<END>"], current="Let's think step by step.", seen=set(), budget=4, clip_over_budget=True,
+    )
+    assert c.ok and not c.over_budget and c.edit_distance <= 4
+    assert c.prompt == "Let's think step by step. Answer in lower case."  # whole sentences only
+    assert c.clipped_from == proposal
+    assert "clipped_from" in c.to_dict()
+    (w,) = make_candidates(
         ["<START>Write only the first letter of the given word, in lower case.<END>"],
         current="Let's think step by step.", seen=set(), budget=4, clip_over_budget=True,
     )
-    assert c.ok and not c.over_budget and c.edit_distance <= 4
-    assert c.clipped_from == "Write only the first letter of the given word, in lower case."
-    assert "clipped_from" in c.to_dict()
+    assert w.rejected == "no whole sentence of its change fits the edit budget (4 words)" and not w.scored
     (d,) = make_candidates(["<START>Think.<END>"], current="Think.", seen=set(), budget=4)
     assert "clipped_from" not in d.to_dict()  # rows of runs without clipping are unchanged
 
@@ -85,6 +91,35 @@ def test_hygiene_on_completions_sampled_from_the_local_models():
                 got = with_h[expected["index"]]
                 assert (got.rejected, got.prompt) == (expected["rejected"], expected["prompt"]), item["completions"][expected["index"]]
     assert checked >= 4
+
+
+def test_a_prompt_that_leaves_out_its_stated_rule_gets_it():
+    raw = "Rule: The output is the first letter of the given word.\n\nNew prompt: <START>Let's think step by step.<END>"
+    p0 = "Let's think step by step."
+    (c,) = make_candidates([raw], current=p0, seen={p0}, budget=30, rule_of=rule_line)
+    assert c.prompt == "Let's think step by step. The output is the first letter of the given word." and c.ok
+    (same,) = make_candidates([raw.replace("<START>Let's think step by step.", "<START>Give the first letter of the word.")],
+                              current=p0, seen=set(), budget=30, rule_of=rule_line)
+    assert same.prompt == "Give the first letter of the word."  # it already carries the rule
+    (off,) = make_candidates([raw], current=p0, seen={p0}, budget=30)
+    assert off.duplicate and off.prompt == p0  # without rule_of: the paper's parsing
+    # Over the budget: the current prompt plus the rule, when that fits, before any clipping.
+    long = raw.replace("<START>Let's think step by step.", "<START>" + "Read the word slowly and carefully. " * 4)
+    (r,) = make_candidates([long], current=p0, seen={p0}, budget=10, rule_of=rule_line, clip_over_budget=True)
+    assert r.prompt == "Let's think step by step. The output is the first letter of the given word." and r.clipped_from
+
+
+def test_rules_stated_by_the_local_model_reach_the_candidates():
+    """Real 1.5B completions on synthetic/first_letter: the right rule, then a prompt without it."""
+    item = json.loads((COMPLETIONS / "qwen1.5b_first_letter_rule_carried.json").read_text())[1]
+    demos = [tuple(d) for d in item["demos"]]
+    cands = make_candidates(item["completions"], current=item["current"], seen=set(), budget=None,
+                            hygiene=Update._hygiene(demos, item["meta_prompt"]), rule_of=rule_line)
+    prompts = [c.prompt for c in cands if c.ok]
+    assert "The output should be a single letter representing the first letter of the given word." in prompts
+    assert all("first letter" in p for p in prompts)
+    plain = make_candidates(item["completions"], current=item["current"], seen=set(), budget=None)
+    assert not any("first letter" in (c.prompt or "") for c in plain if c.ok and len(c.prompt) < 120)
 
 
 def test_mistakes_are_shown_after_the_current_prompt():

@@ -44,6 +44,7 @@ from gpo.optim.extract import (  # noqa: F401  (re-exported: the parser's public
     extract_prompt,
     normalize_prompt,
 )
+from gpo.optim.hygiene import carries_rule, with_rule
 from gpo.optim.state import Candidate
 
 __all__ = [
@@ -118,6 +119,16 @@ def check_candidate(
     return None
 
 
+def _stated_rule(
+    rule_of: Optional[Callable[[str], Optional[str]]], raw: str, text: Optional[str], examples: Sequence[str]
+) -> Optional[str]:
+    """The completion's stated rule when the prompt does not already carry it, else ``None``."""
+    rule = rule_of(raw) if rule_of is not None else None
+    if rule is None or text is None or carries_rule(text, rule):
+        return None
+    return rule if check_candidate(rule, current=text, examples=examples) is None else None
+
+
 def make_candidates(
     raws: Sequence[str],
     *,
@@ -132,6 +143,7 @@ def make_candidates(
     step: int = 0,
     clip_over_budget: bool = False,
     hygiene: Optional[Callable[[str, str], tuple[str, Optional[str]]]] = None,
+    rule_of: Optional[Callable[[str], Optional[str]]] = None,
 ) -> list[Candidate]:
     """Turns one step's optimizer completions into candidates.
 
@@ -158,6 +170,11 @@ def make_candidates(
             (:func:`gpo.optim.edits.clip_edits`) instead of flagging or rejecting it.
         hygiene: Cleans a parsed prompt and may reject it: ``(text, raw) -> (text, reason)``
             (see :mod:`gpo.optim.hygiene`).
+        rule_of: Reads the rule a completion stated before its prompt
+            (:func:`gpo.optim.hygiene.rule_line`). A prompt that does not carry its rule
+            gets it as a last sentence; when that goes over the budget and clipping is on,
+            the candidate is the current prompt plus the rule, if that fits, before any
+            word-level clipping.
 
     Returns:
         One candidate per completion, in order, with ``parent`` and ``edit_budget`` set.
@@ -206,14 +223,22 @@ def make_candidates(
         if reason is not None:
             out.append(make(text, raw, index, None, rejected=reason))
             continue
+        rule = _stated_rule(rule_of, raw, text, examples)
+        if rule is not None:
+            text = normalize_prompt(with_rule(text, rule))
         distance = word_edit_distance(current, text or "")
         over = budget is not None and distance > budget
         clipped_from = None
         if over and clip_over_budget:
-            clipped_from, text = text, normalize_prompt(clip_edits(current, text, budget))
+            assert budget is not None
+            repaired = normalize_prompt(with_rule(current, rule)) if rule is not None else None
+            if repaired is None or word_edit_distance(current, repaired) > budget:
+                repaired = normalize_prompt(clip_edits(current, text, budget))
+            clipped_from, text = text, repaired
             distance, over = word_edit_distance(current, text), False
-            if not text:
-                out.append(make(text, raw, index, None, rejected="nothing left after clipping", clipped_from=clipped_from))
+            if not text or text == normalize_prompt(current):
+                reason = f"no whole sentence of its change fits the edit budget ({budget} words)"
+                out.append(make(text, raw, index, None, rejected=reason, clipped_from=clipped_from))
                 continue
         if over and reject_over_budget:
             reason = f"over edit budget ({distance} > {budget} words)"

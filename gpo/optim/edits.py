@@ -8,7 +8,9 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["word_edit_distance"]
+import re
+
+__all__ = ["word_edit_distance", "clip_edits", "sentences"]
 
 
 def word_edit_distance(a: str, b: str) -> int:
@@ -48,13 +50,46 @@ def word_edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def clip_edits(parent: str, candidate: str, budget: int) -> str:
-    """The candidate's change to ``parent`` cut to at most ``budget`` word edits.
+_CLAUSE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
-    The learning rate's projection: like clipping a gradient step to a trust region, the
-    word-level changes from ``parent`` to ``candidate`` are applied from the start of the
-    text, and those beyond the budget are left out, so the result keeps the first
-    ``budget`` word edits of the proposal and the rest of the parent.
+
+def sentences(text: str) -> list[str]:
+    """The text cut after each sentence mark (``. ! ? ;``) and at line breaks.
+
+    >>> sentences("Think step by step, then answer; be brief! Or not.")
+    ['Think step by step, then answer;', 'be brief!', 'Or not.']
+    """
+    return [c for c in (part.strip() for part in _CLAUSE.split(text.strip())) if c]
+
+
+def _units(old: list[str], new: list[str]) -> list[tuple[list[str], list[str]]]:
+    """Aligns two sentence lists into units ``(old sentences, new sentences)``, equal ones included.
+
+    A replaced run of sentences is paired one to one from its start, and the rest of the
+    longer side becomes insertions or deletions of single sentences.
+    """
+    import difflib
+
+    units: list[tuple[list[str], list[str]]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag == "equal":
+            units.append((old[i1:i2], new[j1:j2]))
+            continue
+        a, b = old[i1:i2], new[j1:j2]
+        for k in range(max(len(a), len(b))):
+            units.append((a[k : k + 1], b[k : k + 1]))
+    return units
+
+
+def clip_edits(parent: str, candidate: str, budget: int) -> str:
+    """The candidate's change to ``parent`` cut to at most ``budget`` word edits, by whole sentences.
+
+    The learning rate's projection: like clipping a gradient step to a trust region. Both
+    texts are cut into sentences (:func:`sentences`) and aligned; each changed sentence (replaced,
+    inserted or deleted) costs its word edit distance. Going from the start, a change is
+    applied when it fits in what is left of the budget and skipped otherwise (the parent's
+    sentence stays), so the result never holds half a sentence. When no change fits, the
+    result is ``parent`` itself.
 
     Args:
         parent: The current prompt.
@@ -65,40 +100,24 @@ def clip_edits(parent: str, candidate: str, budget: int) -> str:
         A prompt within ``budget`` word edits of ``parent`` (``candidate`` itself when it
         already is).
 
-    >>> clip_edits("a b c d", "x y c d", 1)
-    'x b c d'
+    >>> clip_edits("Think step by step.", "Think step by step. Give the first letter of the word. Use lower case.", 5)
+    'Think step by step. Use lower case.'
     >>> clip_edits("Think.", "Write the first letter of the word.", 3)
-    'Write the first'
+    'Think.'
     >>> clip_edits("one two", "one two three", 5)
     'one two three'
     """
-    import difflib
-
     if budget < 0:
         raise ValueError(f"budget must be non-negative, got {budget}")
     if word_edit_distance(parent, candidate) <= budget:
         return candidate
-    old, new = parent.split(), candidate.split()
     out: list[str] = []
     left = budget
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if tag == "equal":
-            out.extend(old[i1:i2])
-            continue
-        n_old, n_new = i2 - i1, j2 - j1
-        take = min(left, max(n_old, n_new))
-        # Replace the first words pairwise, then insert or delete the remainder, in order.
-        paired = min(take, n_old, n_new)
-        out.extend(new[j1 : j1 + paired])
-        extra = take - paired
-        if n_new > n_old:
-            out.extend(new[j1 + paired : j1 + paired + extra])
-            out.extend(old[i1 + paired : i2])
+    for old, new in _units(sentences(parent), sentences(candidate)):
+        cost = word_edit_distance(" ".join(old), " ".join(new)) if old != new else 0
+        if cost <= left:
+            out.extend(new)
+            left -= cost
         else:
-            out.extend(old[i1 + paired + extra : i2])
-        left -= take
-    clipped = " ".join(out)
-    while word_edit_distance(parent, clipped) > budget and out:  # alignment may differ from Levenshtein's
-        out.pop()
-        clipped = " ".join(out)
-    return clipped
+            out.extend(old)
+    return " ".join(out)

@@ -14,7 +14,9 @@ import difflib
 import re
 from typing import Iterable, Optional, Sequence
 
-__all__ = ["strip_preamble", "copies_example", "echoes_text", "hygiene_reason", "rule_line"]
+__all__ = [
+    "strip_preamble", "copies_example", "echoes_text", "hygiene_reason", "rule_line", "carries_rule", "with_rule",
+]
 
 _PREAMBLE_WORDS = re.compile(
     r"\b(?:prompt|instruction|version|change|changed|modify|modified|rewrite|rewritten|revised|"
@@ -147,3 +149,45 @@ def rule_line(raw: str) -> Optional[str]:
         return None
     rule = match.group("rule").strip().strip("*_").strip()
     return rule if len(rule.split()) >= 3 and "<" not in rule else None
+
+
+_STOPWORDS = frozenset(
+    "a an the of to in on at by for with and or is are be it its this that each every given "
+    "should must will model input output answer prompt".split()
+)
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in _norm(text).split() if w not in _STOPWORDS and len(w) > 1}
+
+
+def carries_rule(text: str, rule: str, share: float = 0.6) -> bool:
+    """Whether a prompt already says what its completion's rule line says.
+
+    True when at least ``share`` of the rule's content words (not function words, nor the
+    words every rule uses: model, input, output, answer, prompt) occur in the prompt.
+
+    >>> carries_rule("Write the first letter of the word.", "The output is the first letter of the word.")
+    True
+    >>> carries_rule("Let's think step by step.", "The output is the first letter of the word.")
+    False
+    """
+    words = _content(rule)
+    if not words:
+        return True
+    return len(words & _content(text)) / len(words) >= share
+
+
+def with_rule(text: str, rule: str) -> str:
+    """The prompt with its completion's stated rule added as a last sentence.
+
+    >>> with_rule("Let's think step by step", "the output is the first letter of the word")
+    "Let's think step by step. The output is the first letter of the word."
+    """
+    text, rule = text.strip(), rule.strip()
+    if text and text[-1] not in ".!?:":
+        text += "."
+    if rule[-1] not in ".!?":
+        rule += "."
+    rule = rule[0].upper() + rule[1:]
+    return f"{text} {rule}".strip()

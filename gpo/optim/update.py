@@ -110,8 +110,9 @@ class Update:
             the meta-prompt, by similarity (:mod:`gpo.optim.hygiene`); a rejected
             candidate whose completion stated a rule is replaced by that rule. Beyond the paper.
         rule_first: Ask the optimizer to state, in one line, the rule that turns inputs
-            into outputs before it writes the prompt (small models then write prompts
-            that carry the rule). Beyond the paper.
+            into outputs before it writes the prompt, and add that rule to a prompt that
+            does not carry it (small models often state the right rule, then write a
+            prompt without it). Beyond the paper.
     """
 
     num_candidates: int = 8
@@ -175,6 +176,9 @@ class Update:
         out: list[Candidate] = []
         want, round_ = self.num_candidates, 0
         clean = self._hygiene(examples, echo_source) if self.hygiene else None
+        rule_of = None
+        if self.rule_first:
+            from gpo.optim.hygiene import rule_line as rule_of
         while True:
             last = not self.reject_over_budget or round_ >= self.max_resample_rounds
             texts, mp_id = await calls.sample(
@@ -191,6 +195,7 @@ class Update:
                 step=calls.step,
                 clip_over_budget=self.clip_over_budget and last,
                 hygiene=clean,
+                rule_of=rule_of,
             )
             for c in cands:
                 c.meta_prompt_id = mp_id
