@@ -89,6 +89,22 @@ def test_timeout_comes_from_the_argument_then_gpo_timeout(monkeypatch):
         resolve_timeout(0)
 
 
+def test_retries_come_from_the_policy_then_gpo_retries(monkeypatch, capsys):
+    assert get_lm("fake:").retry.max_attempts == 9  # 8 retries unless told otherwise
+    monkeypatch.setenv("GPO_RETRIES", "2")
+    assert get_lm("fake:").retry.max_attempts == 3
+    assert get_lm("fake:", retry=RetryPolicy(max_attempts=1)).retry.max_attempts == 1
+    for bad, fragment in (("many", "GPO_RETRIES='many' is not a whole number"), ("101", "GPO_RETRIES must be from 0 to 100")):
+        monkeypatch.setenv("GPO_RETRIES", bad)
+        with pytest.raises(ConfigError, match=fragment):
+            get_lm("fake:")
+    monkeypatch.delenv("GPO_RETRIES")
+    from test_cli import run
+
+    for command in ("optimize", "evaluate", "resume"):  # one option, the same words everywhere
+        assert "--retries" in run(capsys, command, "--help")[1]
+
+
 async def test_a_time_out_names_the_endpoint_and_how_to_allow_more():
     with OpenAICompatServer(statuses=["hang"] * 2, hang_s=30) as server:
         url = server.url

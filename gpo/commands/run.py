@@ -11,7 +11,7 @@ from typing import Any, Optional
 import click
 
 from gpo.commands.interrupt import run_interruptibly
-from gpo.commands.options import SectionedCommand, console, data_dir_option, model_option, one_task, task_argument
+from gpo.commands.options import SectionedCommand, console, data_dir_option, model_option, one_task, request_options, task_argument
 from gpo.optim.presets import PRESETS
 from gpo.sizes import most
 
@@ -26,7 +26,7 @@ def _fmt(score: Optional[float]) -> str:
 
 SECTIONS = (
     ("Task", ("task_option", "data_dir", "placement", "initial_prompt")),
-    ("Models", ("model", "optimizer_model", "embedder", "timeout", "threads", "concurrency", "no_cache")),
+    ("Models", ("model", "optimizer_model", "embedder", "timeout", "retries", "threads", "concurrency", "no_cache")),
     ("Method and its parts", (
         "method", "information", "trajectory", "k", "refinement", "schedule", "lr_init", "lr_end", "warmup_steps",
         "selection", "optimizer_temperature", "optimizer_max_tokens",
@@ -241,6 +241,7 @@ def _report(result, as_json: bool, quiet: bool = False) -> None:
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the best prompt and its scores (a dry run: its estimate).")
+@request_options
 def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
     """Continue an interrupted run from its last checkpoint (no other argument needed)."""
     from gpo.api import resume_async
