@@ -65,7 +65,7 @@ def _open_record(config: RunConfig, run_dir: Union[str, Path, None, bool], resum
 
     if run_dir is False:
         return None
-    record = RunRecord(run_dir if run_dir else default_run_dir(config.task, config.method))
+    record = RunRecord(run_dir if run_dir else default_run_dir(config.task, config.method, dry_run=config.dry_run))
     if not resume and record.started:
         raise ConfigError(
             f"{record.path} already holds a run",

@@ -500,7 +500,7 @@ def test_compare_command(runs, tmp_path):
     shutil.copytree(runs.recorded, runs_folder / "a-recorded")
     _partial_copy(runs.dry, runs_folder / "b-partial")
     page = tmp_path / "cmp.html"
-    args = [str(runs.dry), str(runs.markup), str(runs_folder), "--html", str(page)]
+    args = [str(runs.dry), str(runs.markup), str(runs_folder), "--html", str(page), "--dry-runs"]
     result = CliRunner().invoke(compare_command, args, env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     assert "4 runs" in result.output and "synthetic/boolean_expressions" in result.output
@@ -524,6 +524,44 @@ def test_compare_command(runs, tmp_path):
     assert recorded["initial_test"] == pytest.approx(2 / 3) and recorded["final_test"] == 0.0
     assert recorded["pvalue"] == pytest.approx(0.5) and recorded["test"] == "mcnemar"
     assert recorded["calls"] == 20 and recorded["requests"] == 20
+
+
+def test_compare_fits_80_columns_and_leaves_dry_runs_out_unless_asked(runs, tmp_path):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    shutil.copytree(runs.recorded, folder / "real")
+    shutil.copytree(runs.dry, folder / "dry")
+    long_task = folder / "real-long-task"
+    shutil.copytree(runs.recorded, long_task)
+    summary = json.loads((long_task / "summary.json").read_text())
+    summary["task"] = "bbh/tracking_shuffled_objects_seven_objects"
+    (long_task / "summary.json").write_text(json.dumps(summary))
+
+    result = CliRunner().invoke(compare_command, [str(folder)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    table = lines[: lines.index("")]
+    assert max(map(len, table)) <= 80 and lines[0] == "2 runs (test scores in %)"
+    assert "bbh/tracking_shuffled_objects_seven_objects" in table  # whole, on a line of its own
+    assert table[1].split() == ["#", "method", "initial", "final", "gain", "p", "cost", "calls"]
+    assert lines[-1] == "1 dry run left out (--dry-runs includes them)."
+    assert "dry" not in " ".join(lines[:-1])
+
+    both = CliRunner().invoke(compare_command, [str(folder), "--dry-runs"], env={"COLUMNS": "80"})
+    lines = both.output.splitlines()
+    assert lines[0] == "3 runs (test scores in %)" and max(map(len, lines[: lines.index("")])) <= 80
+    assert [line for line in lines if line.endswith("  dry run")] != []
+
+    alone = CliRunner().invoke(compare_command, [str(folder / "dry")])
+    assert alone.exit_code != 0 and "the run given is a dry run" in str(alone.exception)
+
+
+def test_a_dry_run_has_its_own_folder_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPO_HOME", str(tmp_path))
+    dry = gpo.optimize("synthetic/navigate", model="fake:", dry_run=True, steps=1)
+    real = gpo.optimize("synthetic/navigate", model="fake:", steps=1)
+    assert Path(dry.run_dir).parent == tmp_path / "runs" / "dry-runs"
+    assert Path(real.run_dir).parent == tmp_path / "runs"
 
 
 def test_compare_command_rejects_a_folder_without_runs(tmp_path):
