@@ -262,7 +262,7 @@ def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def replay(run_dir: Path, out: Optional[Path], as_json: bool) -> None:
     """Rerun a recorded run offline from its own record; fail on any unrecorded request."""
-    from gpo.api import replay_async
+    from gpo.api import recomputed_roles, replay_async
     from gpo.progress import make_progress
 
     progress = make_progress("quiet" if as_json else "auto")
@@ -277,5 +277,9 @@ def replay(run_dir: Path, out: Optional[Path], as_json: bool) -> None:
     _report(result, as_json)
     if not as_json:
         click.echo("replay: trajectory identical to the recorded run" if same else "replay: trajectory DIFFERS from the recorded run")
+        again = recomputed_roles(run_dir)
+        if again:
+            models = " and ".join(again) + (" models'" if len(again) > 1 else " model's")
+            click.echo(f"replay: the {models} answers were computed again (a fake model records none)")
     if not same:
         sys.exit(1)
