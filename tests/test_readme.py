@@ -24,3 +24,17 @@ def test_the_hand_built_optimizer_example_runs(tmp_path, monkeypatch):
     config = __import__("gpo.api", fromlist=["load_run_config"]).load_run_config(result.run_dir)
     assert config.optimizer.selection == scope["BestOrShortest"]()
     assert config.optimizer.update.num_candidates == 4
+
+
+def test_the_evaluator_example_runs_with_a_fake_model(tmp_path, monkeypatch, capsys):
+    import warnings
+
+    monkeypatch.chdir(tmp_path)
+    block = next(b for b in python_blocks() if "Evaluator(task, lm)" in b)
+    assert 'get_lm("local:qwen2.5-coder-0.5b")' in block
+    code = block.replace('get_lm("local:qwen2.5-coder-0.5b")', 'get_lm("fake:")')  # no local model here
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exec(compile(code, str(README), "exec"), {})
+    score, usage = capsys.readouterr().out.split(" ", 1)
+    assert 0.0 <= float(score) <= 1.0 and "'task'" in usage

@@ -133,6 +133,13 @@ class LM(abc.ABC):
     async def aclose(self) -> None:
         """Releases connections and servers (idempotent)."""
 
+    async def __aenter__(self) -> "LM":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        """``async with get_lm(spec) as lm:`` closes the model at the end of the block."""
+        await self.aclose()
+
     def cost(self, input_tokens: int, output_tokens: int) -> Optional[float]:
         """USD of one paid request (``None`` when the model's price is unknown)."""
         return call_cost(self.backend, self.model, input_tokens, output_tokens, self.prices)
