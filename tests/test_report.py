@@ -310,6 +310,59 @@ def _usage(step, role, calls=1, cost_usd=0.01, cached=0, tokens=(10, 5)):
     )
 
 
+# ---------------------------------------------------------------------------- chart and cost details
+
+
+def _x_tick_labels(svg: str) -> list[str]:
+    """The x axis's tick labels of a chart (its text is kept as <text>)."""
+    axis = svg.split('id="scores-matplotlib.axis_1"', 1)[1].split('id="scores-matplotlib.axis_2"', 1)[0]
+    return re.findall(r"<text[^>]*>([^<]*)</text>", axis)[:-1]  # the last is the axis label
+
+
+def test_the_chosen_candidate_sits_on_its_step_under_the_current_prompt():
+    from gpo.report.plots import _spread
+
+    # Step 1: candidate 2 became the prompt; step 2: none did (the first sits on the step).
+    xs = _spread([1, 1, 1, 1, 2, 2], [0, 1, 2, 3, 0, 1], centered={(1, 2)})
+    assert xs[2] == 1.0 and xs[4] == 2.0
+    assert sorted(xs[:4]) == [0.91, 1.0, 1.09, 1.18]  # the others take turns right and left of it
+
+
+def test_a_run_stopped_after_step_0_has_a_tick_at_0_only():
+    from gpo.report.plots import score_chart
+
+    assert _x_tick_labels(score_chart([(0, 0.5, None)])) == ["0"]  # not −0.045 … 0.045
+    assert _x_tick_labels(score_chart([(0, 0.5, None), (1, 0.6, None), (2, 0.7, None)])) == ["0", "1", "2"]
+
+
+def test_embedding_calls_are_filed_under_their_step_in_the_summary_and_the_report(tmp_path):
+    from gpo.api import optimize
+    from gpo.runs.session import read_usage
+    from gpo.runs import RunDir
+
+    from gpo.testing.server import OpenAICompatServer
+
+    with OpenAICompatServer() as server:  # an embedder that records its calls
+        result = optimize("synthetic/navigate", model="fake:", embedder=f"openai:e@{server.url}", steps=2, run_dir=tmp_path / "run")
+    records = read_usage(RunDir(tmp_path / "run"))
+    embedding = [r for r in records if r.role == "embedding"]
+    assert embedding and all(r.step in (1, 2) for r in embedding)
+    by_step = result.summary["usage_by_step"]
+    assert set(by_step) == {"0", "1", "2", "after steps"}  # no "setup" for what happened in a step
+    assert set(by_step["after steps"]) == {"task"}  # the final test scoring only
+    assert sum(by_step[s].get("embedding", {}).get("calls", 0) for s in ("1", "2")) == len(embedding)
+    assert [(r.step_label, r.role) for r in usage_rows(records) if r.role == "embedding"] == [
+        (str(s), "embedding") for s in sorted({r.step for r in embedding})
+    ]
+
+
+def test_the_cost_table_says_call_time_is_summed_and_gives_the_wall_time(runs):
+    html = render_report(load_run(runs.recorded))
+    assert "call time, summed (s)" in html and "latency (s)" not in html
+    seconds = json.loads((runs.recorded / "summary.json").read_text())["seconds"]
+    assert f"so it can exceed the run's wall time ({seconds:.0f} s)" in html
+
+
 def test_usage_rows_group_by_step_and_role_with_outside_steps_last():
     records = [
         _usage(None, "task"),
