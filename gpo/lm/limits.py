@@ -189,6 +189,7 @@ class EndpointLimits:
         self.rate = RateLimiter(rpm)
         self.concurrency = concurrency
         self.warned_slow = False  # one slow-request warning per endpoint
+        self.retried: set[tuple[str, str]] = set()  # kinds of failure already shown as retried
 
 
 _registry: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, EndpointLimits]]" = (
