@@ -221,6 +221,11 @@ def _report(result, as_json: bool, quiet: bool = False) -> None:
         f"optimizer {u['optimizer'].get('requests', 0)} paid / {u['optimizer'].get('calls', 0)}; "
         f"{s['steps_completed']} steps in {_seconds(s)} ({s['stopped_reason']})"
     )
+    failed = sum(r.get("failed_requests", 0) for r in u.values())
+    if failed:  # what a flaky server cost: every request it was sent is accounted for
+        sent = failed + sum(r.get("calls", 0) for r in u.values())
+        retried = sum(r.get("retries", 0) for r in u.values())
+        click.echo(f"failed requests: {failed} of {sent} sent; {retried} of them sent again")
     eb = s.get("edit_budget") or {}
     if eb.get("rate") is not None:
         clipped = f", {eb['clipped']} clipped to it" if eb.get("clipped") else ""
