@@ -137,6 +137,21 @@ async def test_a_refused_connection_reads_as_refused_not_as_a_time_out(monkeypat
     assert "time" not in text
 
 
+async def test_a_refused_connection_gives_up_after_three_attempts_whatever_the_retries():
+    """With 8 retries by default, a wrong port would otherwise take most of a minute to say so."""
+    import time
+
+    with OpenAICompatServer() as server:
+        url = server.url
+    lm = get_lm(f"openai:m@{url}", cache=False)
+    started = time.monotonic()
+    with pytest.raises(LMConnectionError, match=r"nothing is listening there \(gave up after 3 attempts\)"):
+        await lm([{"role": "user", "content": "hi"}])
+    await lm.aclose()
+    assert time.monotonic() - started < 5
+    assert lm.ledger.summary()["task"]["failed_requests"] == 3
+
+
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 async def test_a_dropped_connection_reads_as_lost(monkeypatch, transport):
     if transport == "httpx":

@@ -141,7 +141,7 @@ async def call_with_retries(
         try:
             return await fn()
         except LMError as exc:
-            if not exc.retryable or attempt >= policy.max_attempts:
+            if not exc.retryable or attempt >= min(policy.max_attempts, exc.attempts or policy.max_attempts):
                 if exc.retryable and attempt > 1:
                     exc.message = f"{exc.message} (gave up after {attempt} attempts)"
                     exc.args = (exc.message,)

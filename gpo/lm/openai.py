@@ -29,6 +29,9 @@ from gpo.lm.types import RawCompletion, Request
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 
+REFUSED_ATTEMPTS = 3
+"""Attempts at most when nothing listens: a wrong port fails in about a second, not a minute."""
+
 
 def endpoint_key_variable(base_url: str) -> str:
     """The environment variable that holds the API key of one endpoint.
@@ -153,10 +156,12 @@ def translate_error(exc: Exception, where: str, timeout: Optional[float] = None)
     if isinstance(exc, openai.APIConnectionError):
         failure = connection_failure(exc)
         if failure == "refused":
-            return LMConnectionError(
+            refused = LMConnectionError(
                 f"cannot reach {where}: the connection was refused, nothing is listening there",
                 hint="start the server, or check the host and port of the model spec",
             )
+            refused.attempts = REFUSED_ATTEMPTS
+            return refused
         if failure == "timeout":
             return _timed_out(where, timeout)
         innermost = _causes(exc)[-1]
