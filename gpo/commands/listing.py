@@ -1,9 +1,9 @@
 """The task list of ``gpo tasks``, laid out to be read in a terminal of any width.
 
 Tasks come in families (``bbh/``, ``mmlu/``, ...). Each family gets a header line with what
-its tasks share, then one line per task: its name, answer format and what is left of its
-description, cut at the terminal's width. A family whose tasks differ only in their name
-(MMLU's subjects) lists the names as running text.
+its tasks share, then one line per task: its whole name, answer format and what is left of
+its description, cut at the terminal's width. A family whose tasks differ only in their
+name (MMLU's subjects) lists the names as running text.
 """
 
 from __future__ import annotations
@@ -58,9 +58,9 @@ def task_lines(rows: Sequence[Any], width: int) -> list[str]:
     >>> rows = [T(name="x/a", answer_format="exact", description="X: do a", available=True),
     ...         T(name="x/b", answer_format="number", description="X: do b", available=False)]
     >>> print("\\n".join(task_lines(rows, 60)))
-    x/NAME  X · 2 tasks, 1 without data
-      a  exact   do a
-      b  number  do b (no data)
+    x  X · 2 tasks, 1 without data
+      x/a  exact   do a
+      x/b  number  do b (no data)
     """
     width = max(width, 40)
     families: dict[str, list[Any]] = {}
@@ -91,8 +91,8 @@ def _family_lines(family: str, members: list[Any], width: int) -> list[str]:
         names = ", ".join(m.name[len(prefix):] for m in members)
         body = textwrap.wrap(names, width - 2, break_on_hyphens=False)
         return [_cut(header, width), *("  " + line for line in body)]
-    header = f"{prefix + 'NAME' if prefix else family}  " + " · ".join(x for x in (shared, count) if x)
-    names = [m.name[len(prefix):] if prefix else m.name for m in members]
+    header = f"{family}  " + " · ".join(x for x in (shared, count) if x)
+    names = [m.name for m in members]  # whole, to copy into a command
     fmt_w = max(map(len, formats))
     fits = [len(n) for n in names if len(n) <= width - 6 - fmt_w - MIN_DESCRIPTION]
     name_w = max(fits or [0])  # a longer name puts its description on the next line
