@@ -65,7 +65,7 @@ def _open_record(config: RunConfig, run_dir: Union[str, Path, None, bool], resum
 
     if run_dir is False:
         return None
-    record = RunRecord(run_dir if run_dir else default_run_dir(config.task, config.method))
+    record = RunRecord(run_dir if run_dir else default_run_dir(config.task, config.method, dry_run=config.dry_run))
     if not resume and record.started:
         raise ConfigError(
             f"{record.path} already holds a run",
@@ -233,10 +233,23 @@ async def resume_async(run_dir: Union[str, Path], *, on_event=None) -> RunResult
     return await run_config(config, run_dir=run_dir, resume=True, on_event=on_event)
 
 
+def recomputed_roles(run_dir: Union[str, Path]) -> list[str]:
+    """The roles (``task``, ``optimizer``) whose answers a replay computes again.
+
+    A ``fake:`` model, and every model of a dry run, answers offline and the same way every
+    time, so a run records none of its answers and a replay runs it again.
+    """
+    doc = RunRecord(run_dir).read_config()
+    ids = doc.get("identities") or {}
+    return [role for role in ("task", "optimizer") if doc.get("dry_run") or (ids.get(role) or {}).get("backend") == "fake"]
+
+
 async def replay_async(run_dir: Union[str, Path], out_dir: Union[str, Path, None] = None, *, on_event=None) -> RunResult:
     """Reruns a recorded run offline: every model answer comes from the run's record.
 
-    Any request that was not recorded raises :class:`gpo.errors.ReplayMiss`.
+    Any request that was not recorded raises :class:`gpo.errors.ReplayMiss`. A ``fake:``
+    model records nothing (its answers cost nothing and are computed the same way every
+    time), so its part of the run, and the whole of a dry run, is computed again.
     """
     import dataclasses
 
@@ -249,9 +262,14 @@ async def replay_async(run_dir: Union[str, Path], out_dir: Union[str, Path, None
         raise DataError(f"{run_dir} has no recorded responses (responses.db)")
     ids = RunRecord(run_dir).read_config()["identities"]
     store = ResponseCache(record)
-    task_lm = ReplayLM(store, identity=ids["task"])
-    opt_lm = task_lm if ids["optimizer"] == ids["task"] else ReplayLM(store, identity=ids["optimizer"])
-    config = dataclasses.replace(config, cache=False, budget=None, dry_run=False)
+    again = recomputed_roles(run_dir)
+
+    def replayed(role: str):
+        return None if role in again else ReplayLM(store, identity=ids[role])
+
+    task_lm = replayed("task")
+    opt_lm = task_lm if ids["optimizer"] == ids["task"] else replayed("optimizer")
+    config = dataclasses.replace(config, cache=False, budget=None)
     out = out_dir if out_dir is not None else Path(run_dir) / "replay"
     return await run_config(config, run_dir=out, task_lm=task_lm, optimizer_lm=opt_lm, on_event=on_event)
 

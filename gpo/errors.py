@@ -42,9 +42,12 @@ class LMError(GPOError):
         retryable: Whether the same request may succeed if tried again
             (rate limits, server errors, time-outs, dropped connections).
         status: HTTP status of the failure, when there was one.
+        attempts: At most this many attempts for a failure of this kind, whatever the
+            retry policy allows (``None``: the policy decides).
     """
 
     retryable: bool = False
+    attempts: int | None = None
 
     def __init__(
         self, message: str, *, hint: str | None = None, status: int | None = None

@@ -37,8 +37,9 @@ def _isolated_home(tmp_path_factory, monkeypatch, _shared_models_dir):
     home = tmp_path_factory.mktemp("gpo_home")
     (home / "models").symlink_to(_shared_models_dir, target_is_directory=True)
     monkeypatch.setenv("GPO_HOME", str(home))
-    for var in ("GPO_MODEL", "GPO_PRICES", "GPO_TIMEOUT", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
+    for var in ("GPO_MODEL", "GPO_PRICES", "GPO_TIMEOUT", "GPO_RETRIES", "GPO_THREADS", "OPENAI_BASE_URL"):
+        monkeypatch.setenv(var, "")  # recorded, so a value that a CLI option sets is undone after the test
+        monkeypatch.delenv(var)
     yield home
 
 

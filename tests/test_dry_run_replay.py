@@ -107,3 +107,20 @@ def test_replay_fails_loudly_on_an_unrecorded_request(tmp_path):
     )
     assert done.returncode == 2, done.stderr
     assert "no recorded response" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("extra", [[], ["--dry-run"]], ids=["fake-model", "dry-run"])
+def test_a_run_of_a_fake_model_replays_by_running_it_again(capsys, tmp_path, extra):
+    """`gpo replay` of a `-m fake:` run failed: a fake model records none of its answers."""
+    from test_cli import run
+
+    run_dir = tmp_path / "run"
+    code, _, err = run(capsys, "optimize", "synthetic/navigate", "-m", "fake:", "--steps", "1", "--run-dir", str(run_dir), "--json", *extra)
+    assert code == 0, err
+    code, out, err = run(capsys, "replay", str(run_dir))
+    assert code == 0, err
+    assert (run_dir / "replay" / "trajectory.jsonl").read_text() == (run_dir / "trajectory.jsonl").read_text()
+    assert out.splitlines()[-2:] == [
+        "replay: trajectory identical to the recorded run",
+        "replay: the task and optimizer models' answers were computed again (a fake model records none)",
+    ]

@@ -164,8 +164,40 @@ def test_tasks_lists_every_answer_format_for_your_own_data(capsys):
     assert code == 0
     lines = out.splitlines()
     start = lines.index("Answer formats (format=NAME; default exact):")
-    listed = {line.split()[0]: line.split(None, 1)[1] for line in lines[start + 1:]}
+    listed: dict[str, str] = {}
+    for line in lines[start + 1:]:  # a long description goes on below its format, indented
+        if line.startswith("   ") and listed:
+            last = list(listed)[-1]
+            listed[last] += " " + line.strip()
+        else:
+            listed[line.split()[0]] = line.split(None, 1)[1]
     assert listed == {name: f.description for name, f in ANSWER_FORMATS.items()}
+
+
+def test_every_task_fits_80_columns_grouped_by_family(capsys, monkeypatch, data_dir):
+    """`gpo tasks --all` printed 835 lines with a description column five characters wide."""
+    from gpo.tasks import list_tasks
+
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(capsys, "tasks", "--data-dir", str(data_dir), "--all")
+    assert code == 0
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 80, max(lines, key=len)
+    tasks = list_tasks(data_dir)
+    assert len(lines) < len(tasks) + 40
+    # Each family under its own header; a task's line starts with its name and answer format.
+    assert "bbh  BIG-Bench Hard · 27 tasks" in lines
+    assert "  bbh/navigate                  yes_no           decide whether a walk ends whe…" in lines
+    assert "  bbh/tracking_shuffled_objects_seven_objects  multiple_choice" in lines  # a long name: its
+    assert "      track seven objects through pairwise swaps" in lines  # description below it
+    assert "mmlu/SUBJECT  MMLU · 57 tasks · multiple_choice: four-option multiple choice" in lines
+    text = " ".join(out.split())
+    for info in tasks:
+        family, _, name = info.name.rpartition("/")
+        assert (name if family == "mmlu" else info.name) in text, info.name  # whole names, but MMLU's subjects
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal shows whole descriptions
+    out = run(capsys, "tasks", "--data-dir", str(data_dir), "--all")[1]
+    assert "decide whether a walk ends where it started" in out and "…" not in out.split("mmlu/")[0]
 
 
 def test_a_run_records_the_answer_format_it_scored_with(capsys, tmp_path):

@@ -44,7 +44,7 @@ async def run_batch(server: OpenAICompatServer, timeout: float) -> tuple[list[li
 
 
 @pytest.mark.parametrize("rate", [0.2, 0.5])
-async def test_a_batch_through_faults_matches_a_clean_server_and_counts_every_request(rate):
+async def test_a_batch_through_faults_matches_a_clean_server_and_counts_every_request(rate, caplog):
     with OpenAICompatServer() as clean:
         expected, clean_usage = await run_batch(clean, timeout=1.0)
     assert clean_usage["requests"] == 24 and clean_usage["failed_requests"] == 0
@@ -62,6 +62,10 @@ async def test_a_batch_through_faults_matches_a_clean_server_and_counts_every_re
     # The draw did hit the batch with several of the faults it names, at about the rate asked.
     assert len(dealt) >= 3 and set(dealt) <= set(mix)
     assert 0.5 * rate < sum(dealt.values()) / seen < 2 * rate
+    # Each kind of failure is shown once; the rest are counted, not printed.
+    shown = [r for r in caplog.records if r.levelno >= logging.WARNING and r.getMessage().startswith("retrying")]
+    assert 0 < len(shown) <= 8 < sum(dealt.values()), [r.getMessage() for r in shown]
+    assert all("retries after the same failure are counted in the usage" in r.getMessage() for r in shown)
 
 
 async def test_a_malformed_answer_that_persists_ends_in_a_server_error():
@@ -87,6 +91,22 @@ def test_timeout_comes_from_the_argument_then_gpo_timeout(monkeypatch):
         get_lm("openai:m@http://127.0.0.1:9/v1")
     with pytest.raises(ConfigError, match="positive"):
         resolve_timeout(0)
+
+
+def test_retries_come_from_the_policy_then_gpo_retries(monkeypatch, capsys):
+    assert get_lm("fake:").retry.max_attempts == 9  # 8 retries unless told otherwise
+    monkeypatch.setenv("GPO_RETRIES", "2")
+    assert get_lm("fake:").retry.max_attempts == 3
+    assert get_lm("fake:", retry=RetryPolicy(max_attempts=1)).retry.max_attempts == 1
+    for bad, fragment in (("many", "GPO_RETRIES='many' is not a whole number"), ("101", "GPO_RETRIES must be from 0 to 100")):
+        monkeypatch.setenv("GPO_RETRIES", bad)
+        with pytest.raises(ConfigError, match=fragment):
+            get_lm("fake:")
+    monkeypatch.delenv("GPO_RETRIES")
+    from test_cli import run
+
+    for command in ("optimize", "evaluate", "resume"):  # one option, the same words everywhere
+        assert "--retries" in run(capsys, command, "--help")[1]
 
 
 async def test_a_time_out_names_the_endpoint_and_how_to_allow_more():
@@ -115,6 +135,21 @@ async def test_a_refused_connection_reads_as_refused_not_as_a_time_out(monkeypat
     text = str(info.value)
     assert f"cannot reach {url}" in text and "nothing is listening" in text
     assert "time" not in text
+
+
+async def test_a_refused_connection_gives_up_after_three_attempts_whatever_the_retries():
+    """With 8 retries by default, a wrong port would otherwise take most of a minute to say so."""
+    import time
+
+    with OpenAICompatServer() as server:
+        url = server.url
+    lm = get_lm(f"openai:m@{url}", cache=False)
+    started = time.monotonic()
+    with pytest.raises(LMConnectionError, match=r"nothing is listening there \(gave up after 3 attempts\)"):
+        await lm([{"role": "user", "content": "hi"}])
+    await lm.aclose()
+    assert time.monotonic() - started < 5
+    assert lm.ledger.summary()["task"]["failed_requests"] == 3
 
 
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])

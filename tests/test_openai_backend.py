@@ -161,3 +161,70 @@ async def test_cached_input_tokens_reach_the_ledger():
         await lm.aclose()
     assert out.usage.cached_input_tokens == 0
     assert lm.ledger.summary()["task"]["cached_input_tokens"] == 0
+
+
+CLOSING = r'''
+import asyncio, gc, sys, warnings
+from pathlib import Path
+
+import gpo
+import gpo.lm.local as local
+from gpo.embed import get_embedder
+from gpo.evaluate import Evaluator
+from gpo.lm import get_lm
+from gpo.tasks import load_task
+from gpo.testing.server import OpenAICompatServer, optimization_reply
+
+
+class Server:  # a local model's server, played by the test server
+    def __init__(self, url):
+        self.url, self.proc = url, None
+
+    def start(self):
+        self.proc = type("P", (), {"poll": lambda self: None})()
+        return self.url
+
+    def stop(self):
+        self.proc = None
+
+
+with OpenAICompatServer(responder=optimization_reply) as server:
+    local.resolve_weights = lambda name: Path("model.gguf")
+    local.shared_server = lambda *a, **k: Server(server.url)
+    # As the README does: the Python API with a local model, twice in one process.
+    for seed in (0, 1):
+        gpo.optimize("synthetic/word_sorting", "gpo", model="local:qwen2.5-coder-0.5b", steps=1,
+                     eval_limit=4, test_limit=4, seed=seed, run_dir=False, embedder=f"openai:e@{server.url}")
+    # A model used directly and never closed, in two event loops one after the other.
+    task = load_task("synthetic/word_sorting", seed=1)
+    lm = get_lm(f"openai:m@{server.url}", cache=False)
+    for _ in range(2):
+        asyncio.run(Evaluator(task, lm).evaluate("Sort the words.", split="eval", limit=3))
+    embedder = get_embedder(f"openai:e@{server.url}")
+    asyncio.run(embedder.embed(["a", "b"]))
+
+    async def closed_by_the_block():
+        async with get_lm(f"openai:m@{server.url}", cache=False) as lm:
+            await lm([{"role": "user", "content": "hi"}])
+        return lm
+
+    closed = asyncio.run(closed_by_the_block())
+    assert closed.client._client is None
+    gc.collect()
+print("clean")
+'''
+
+
+def test_models_leave_no_unclosed_session_behind(tmp_path):
+    """The Python API with a local model ended in aiohttp "Unclosed client session" warnings."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GPO_HOME": str(tmp_path), "OPENAI_API_KEY": "x", "PYTHONDEVMODE": "1"}
+    done = subprocess.run([sys.executable, "-W", "error::ResourceWarning", "-c", CLOSING], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "clean"
+    assert "Unclosed" not in done.stderr and "unclosed" not in done.stderr, done.stderr[-3000:]
+    assert "Exception ignored" not in done.stderr, done.stderr[-3000:]

@@ -310,6 +310,59 @@ def _usage(step, role, calls=1, cost_usd=0.01, cached=0, tokens=(10, 5)):
     )
 
 
+# ---------------------------------------------------------------------------- chart and cost details
+
+
+def _x_tick_labels(svg: str) -> list[str]:
+    """The x axis's tick labels of a chart (its text is kept as <text>)."""
+    axis = svg.split('id="scores-matplotlib.axis_1"', 1)[1].split('id="scores-matplotlib.axis_2"', 1)[0]
+    return re.findall(r"<text[^>]*>([^<]*)</text>", axis)[:-1]  # the last is the axis label
+
+
+def test_the_chosen_candidate_sits_on_its_step_under_the_current_prompt():
+    from gpo.report.plots import _spread
+
+    # Step 1: candidate 2 became the prompt; step 2: none did (the first sits on the step).
+    xs = _spread([1, 1, 1, 1, 2, 2], [0, 1, 2, 3, 0, 1], centered={(1, 2)})
+    assert xs[2] == 1.0 and xs[4] == 2.0
+    assert sorted(xs[:4]) == [0.91, 1.0, 1.09, 1.18]  # the others take turns right and left of it
+
+
+def test_a_run_stopped_after_step_0_has_a_tick_at_0_only():
+    from gpo.report.plots import score_chart
+
+    assert _x_tick_labels(score_chart([(0, 0.5, None)])) == ["0"]  # not −0.045 … 0.045
+    assert _x_tick_labels(score_chart([(0, 0.5, None), (1, 0.6, None), (2, 0.7, None)])) == ["0", "1", "2"]
+
+
+def test_embedding_calls_are_filed_under_their_step_in_the_summary_and_the_report(tmp_path):
+    from gpo.api import optimize
+    from gpo.runs.session import read_usage
+    from gpo.runs import RunDir
+
+    from gpo.testing.server import OpenAICompatServer
+
+    with OpenAICompatServer() as server:  # an embedder that records its calls
+        result = optimize("synthetic/navigate", model="fake:", embedder=f"openai:e@{server.url}", steps=2, run_dir=tmp_path / "run")
+    records = read_usage(RunDir(tmp_path / "run"))
+    embedding = [r for r in records if r.role == "embedding"]
+    assert embedding and all(r.step in (1, 2) for r in embedding)
+    by_step = result.summary["usage_by_step"]
+    assert set(by_step) == {"0", "1", "2", "after steps"}  # no "setup" for what happened in a step
+    assert set(by_step["after steps"]) == {"task"}  # the final test scoring only
+    assert sum(by_step[s].get("embedding", {}).get("calls", 0) for s in ("1", "2")) == len(embedding)
+    assert [(r.step_label, r.role) for r in usage_rows(records) if r.role == "embedding"] == [
+        (str(s), "embedding") for s in sorted({r.step for r in embedding})
+    ]
+
+
+def test_the_cost_table_says_call_time_is_summed_and_gives_the_wall_time(runs):
+    html = render_report(load_run(runs.recorded))
+    assert "call time, summed (s)" in html and "latency (s)" not in html
+    seconds = json.loads((runs.recorded / "summary.json").read_text())["seconds"]
+    assert f"so it can exceed the run's wall time ({seconds:.0f} s)" in html
+
+
 def test_usage_rows_group_by_step_and_role_with_outside_steps_last():
     records = [
         _usage(None, "task"),
@@ -500,7 +553,7 @@ def test_compare_command(runs, tmp_path):
     shutil.copytree(runs.recorded, runs_folder / "a-recorded")
     _partial_copy(runs.dry, runs_folder / "b-partial")
     page = tmp_path / "cmp.html"
-    args = [str(runs.dry), str(runs.markup), str(runs_folder), "--html", str(page)]
+    args = [str(runs.dry), str(runs.markup), str(runs_folder), "--html", str(page), "--dry-runs"]
     result = CliRunner().invoke(compare_command, args, env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     assert "4 runs" in result.output and "synthetic/boolean_expressions" in result.output
@@ -524,6 +577,44 @@ def test_compare_command(runs, tmp_path):
     assert recorded["initial_test"] == pytest.approx(2 / 3) and recorded["final_test"] == 0.0
     assert recorded["pvalue"] == pytest.approx(0.5) and recorded["test"] == "mcnemar"
     assert recorded["calls"] == 20 and recorded["requests"] == 20
+
+
+def test_compare_fits_80_columns_and_leaves_dry_runs_out_unless_asked(runs, tmp_path):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    shutil.copytree(runs.recorded, folder / "real")
+    shutil.copytree(runs.dry, folder / "dry")
+    long_task = folder / "real-long-task"
+    shutil.copytree(runs.recorded, long_task)
+    summary = json.loads((long_task / "summary.json").read_text())
+    summary["task"] = "bbh/tracking_shuffled_objects_seven_objects"
+    (long_task / "summary.json").write_text(json.dumps(summary))
+
+    result = CliRunner().invoke(compare_command, [str(folder)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    table = lines[: lines.index("")]
+    assert max(map(len, table)) <= 80 and lines[0] == "2 runs (test scores in %)"
+    assert "bbh/tracking_shuffled_objects_seven_objects" in table  # whole, on a line of its own
+    assert table[1].split() == ["#", "method", "initial", "final", "gain", "p", "cost", "calls"]
+    assert lines[-1] == "1 dry run left out (--dry-runs includes them)."
+    assert "dry" not in " ".join(lines[:-1])
+
+    both = CliRunner().invoke(compare_command, [str(folder), "--dry-runs"], env={"COLUMNS": "80"})
+    lines = both.output.splitlines()
+    assert lines[0] == "3 runs (test scores in %)" and max(map(len, lines[: lines.index("")])) <= 80
+    assert [line for line in lines if line.endswith("  dry run")] != []
+
+    alone = CliRunner().invoke(compare_command, [str(folder / "dry")])
+    assert alone.exit_code != 0 and "the run given is a dry run" in str(alone.exception)
+
+
+def test_a_dry_run_has_its_own_folder_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPO_HOME", str(tmp_path))
+    dry = gpo.optimize("synthetic/navigate", model="fake:", dry_run=True, steps=1)
+    real = gpo.optimize("synthetic/navigate", model="fake:", steps=1)
+    assert Path(dry.run_dir).parent == tmp_path / "runs" / "dry-runs"
+    assert Path(real.run_dir).parent == tmp_path / "runs"
 
 
 def test_compare_command_rejects_a_folder_without_runs(tmp_path):

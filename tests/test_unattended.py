@@ -165,6 +165,8 @@ def test_time_and_failed_requests_add_up_over_invocations(capsys, tmp_path, monk
     cells = [c.strip() for c in task_row.split("│")[1:-1]]
     names = [c.strip() for c in header.split("┃")[1:-1]]
     assert cells[names.index("failed")] == "2"
+    paid = sum(u["calls"] for u in summary["usage"].values())
+    assert f"failed requests: 2 of {paid + 2} sent; 1 of them sent again" in out.splitlines()
 
 
 def _started_at(init, when):

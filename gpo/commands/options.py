@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence
 
 import click
 
-__all__ = ["console", "data_dir_option", "model_option", "task_argument", "one_task", "SectionedCommand"]
+__all__ = ["console", "data_dir_option", "model_option", "request_options", "task_argument", "one_task", "SectionedCommand"]
 
 
 def console():
@@ -33,6 +33,13 @@ def _set_timeout(ctx: click.Context, param: click.Parameter, value: Optional[flo
         os.environ["GPO_TIMEOUT"] = repr(value)
 
 
+def _set_retries(ctx: click.Context, param: click.Parameter, value: Optional[int]) -> None:
+    if value is not None:  # every model this command builds reads it (see gpo.lm.limits)
+        import os
+
+        os.environ["GPO_RETRIES"] = str(value)
+
+
 def _set_threads(ctx: click.Context, param: click.Parameter, value: Optional[int]) -> None:
     if value is not None:  # local servers this command starts read it (see gpo.lm.llama_server)
         import os
@@ -40,16 +47,25 @@ def _set_threads(ctx: click.Context, param: click.Parameter, value: Optional[int
         os.environ["GPO_THREADS"] = str(value)
 
 
+def request_options(f):
+    """``--timeout`` and ``--retries``: how patient every model request of the command is."""
+    f = click.option(
+        "--retries", type=click.IntRange(min=0, max=100), default=None, expose_value=False, callback=_set_retries,
+        help="Retries of a failed request: rate limits, 5xx, time-outs, malformed answers (default: $GPO_RETRIES, else 8).",
+    )(f)
+    return click.option(
+        "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, expose_value=False,
+        callback=_set_timeout, metavar="SECONDS",
+        help="Seconds one model request may take before it fails and is retried (default: $GPO_TIMEOUT, else 600).",
+    )(f)
+
+
 def model_option(f):
     f = click.option(
         "--threads", type=click.IntRange(min=1), default=None, expose_value=False, callback=_set_threads,
         help="CPU threads of a local model's server (default: $GPO_THREADS, else the cores idle when it starts).",
     )(f)
-    f = click.option(
-        "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, expose_value=False,
-        callback=_set_timeout, metavar="SECONDS",
-        help="Seconds one model request may take before it fails and is retried (default: $GPO_TIMEOUT, else 600).",
-    )(f)
+    f = request_options(f)
     return click.option(
         "-m",
         "--model",

@@ -11,7 +11,7 @@ from typing import Any, Optional
 import click
 
 from gpo.commands.interrupt import run_interruptibly
-from gpo.commands.options import SectionedCommand, console, data_dir_option, model_option, one_task, task_argument
+from gpo.commands.options import SectionedCommand, console, data_dir_option, model_option, one_task, request_options, task_argument
 from gpo.optim.presets import PRESETS
 from gpo.sizes import most
 
@@ -26,7 +26,7 @@ def _fmt(score: Optional[float]) -> str:
 
 SECTIONS = (
     ("Task", ("task_option", "data_dir", "placement", "initial_prompt")),
-    ("Models", ("model", "optimizer_model", "embedder", "timeout", "threads", "concurrency", "no_cache")),
+    ("Models", ("model", "optimizer_model", "embedder", "timeout", "retries", "threads", "concurrency", "no_cache")),
     ("Method and its parts", (
         "method", "information", "trajectory", "k", "refinement", "schedule", "lr_init", "lr_end", "warmup_steps",
         "selection", "optimizer_temperature", "optimizer_max_tokens",
@@ -226,6 +226,11 @@ def _report(result, as_json: bool, quiet: bool = False) -> None:
         f"optimizer {u['optimizer'].get('requests', 0)} paid / {u['optimizer'].get('calls', 0)}; "
         f"{s['steps_completed']} steps in {_seconds(s)} ({s['stopped_reason']})"
     )
+    failed = sum(r.get("failed_requests", 0) for r in u.values())
+    if failed:  # what a flaky server cost: every request it was sent is accounted for
+        sent = failed + sum(r.get("calls", 0) for r in u.values())
+        retried = sum(r.get("retries", 0) for r in u.values())
+        click.echo(f"failed requests: {failed} of {sent} sent; {retried} of them sent again")
     eb = s.get("edit_budget") or {}
     if eb.get("rate") is not None:
         clipped = f", {eb['clipped']} clipped to it" if eb.get("clipped") else ""
@@ -246,6 +251,7 @@ def _report(result, as_json: bool, quiet: bool = False) -> None:
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the best prompt and its scores (a dry run: its estimate).")
+@request_options
 def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
     """Continue an interrupted run from its last checkpoint (no other argument needed)."""
     from gpo.api import resume_async
@@ -266,7 +272,7 @@ def resume(run_dir: Path, as_json: bool, quiet: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def replay(run_dir: Path, out: Optional[Path], as_json: bool) -> None:
     """Rerun a recorded run offline from its own record; fail on any unrecorded request."""
-    from gpo.api import replay_async
+    from gpo.api import recomputed_roles, replay_async
     from gpo.progress import make_progress
 
     progress = make_progress("quiet" if as_json else "auto")
@@ -281,5 +287,9 @@ def replay(run_dir: Path, out: Optional[Path], as_json: bool) -> None:
     _report(result, as_json)
     if not as_json:
         click.echo("replay: trajectory identical to the recorded run" if same else "replay: trajectory DIFFERS from the recorded run")
+        again = recomputed_roles(run_dir)
+        if again:
+            models = " and ".join(again) + (" models'" if len(again) > 1 else " model's")
+            click.echo(f"replay: the {models} answers were computed again (a fake model records none)")
     if not same:
         sys.exit(1)

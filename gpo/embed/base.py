@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
 
 from gpo.errors import ConfigError, LMError
+from gpo.lm.base import current_step
 from gpo.lm.ledger import Ledger
 from gpo.lm.pricing import FREE_BACKENDS, call_cost, load_prices
 from gpo.lm.types import Usage
@@ -320,6 +321,7 @@ class Embedder(abc.ABC):
                     retries=int(retries),
                     latency_s=latency,
                     cost_usd=cost,
+                    step=current_step.get(),  # filed under the step that retrieved, as model calls are
                 )
             )
 

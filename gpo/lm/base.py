@@ -14,6 +14,7 @@ import asyncio
 import contextvars
 import dataclasses
 import logging
+import re
 import time
 from typing import Any, Optional, Sequence, Union
 
@@ -132,6 +133,13 @@ class LM(abc.ABC):
 
     async def aclose(self) -> None:
         """Releases connections and servers (idempotent)."""
+
+    async def __aenter__(self) -> "LM":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        """``async with get_lm(spec) as lm:`` closes the model at the end of the block."""
+        await self.aclose()
 
     def cost(self, input_tokens: int, output_tokens: int) -> Optional[float]:
         """USD of one paid request (``None`` when the model's price is unknown)."""
@@ -288,7 +296,12 @@ class LM(abc.ABC):
         def count_retry(exc: Exception) -> None:
             usage.retries += 1
             usage.failed_requests += 1
-            log.warning("retrying %s after: %s", self.spec, exc)
+            kind = (type(exc).__name__, re.sub(r"\d+", "#", str(exc))[:120])  # numbers aside, the same failure
+            if kind in limits.retried:  # an unattended run through a flaky server says each failure once
+                log.info("retrying %s after: %s", self.spec, exc)
+                return
+            limits.retried.add(kind)
+            log.warning("retrying %s after: %s (retries after the same failure are counted in the usage, not shown)", self.spec, exc)
 
         try:
             raw = await call_with_retries(attempt, self.retry, on_retry=count_retry)

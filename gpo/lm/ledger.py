@@ -57,11 +57,15 @@ def summarize(records: Iterable[Usage]) -> dict[str, dict[str, Any]]:
     return out
 
 
+OUTSIDE_STEPS = "after steps"
+"""Where calls made outside any step (the final test scoring) are filed, in summaries and reports."""
+
+
 def summarize_by_step(records: Iterable[Usage]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Totals per step (``"setup"`` for calls outside any step) and role."""
+    """Totals per step (:data:`OUTSIDE_STEPS` for calls outside any step) and role."""
     groups: dict[str, list[Usage]] = {}
     for r in records:
-        groups.setdefault("setup" if r.step is None else str(r.step), []).append(r)
+        groups.setdefault(OUTSIDE_STEPS if r.step is None else str(r.step), []).append(r)
     return {k: summarize(v) for k, v in groups.items()}
 
 

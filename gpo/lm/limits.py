@@ -7,7 +7,7 @@ import os
 import random
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Optional, TypeVar
 
 from gpo.errors import ConfigError, LMError
@@ -17,8 +17,30 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = 600.0
 """Seconds one request may take when neither ``timeout`` nor ``GPO_TIMEOUT`` says otherwise."""
 
+DEFAULT_RETRIES = 8
+"""Retries of a failed request when neither ``RetryPolicy`` nor ``GPO_RETRIES`` says otherwise.
+
+Nine attempts in all: a request against a server that fails half the time gives up once in
+512 calls, and the backoff (at most 30 s a wait) keeps a busy server's queue draining.
+"""
+
 SLOW_AFTER = 30.0
 """Seconds in flight after which a request counts as slow (or half the time-out if shorter)."""
+
+
+def _from_env(var: str, parse: Callable[[str], T], what: str, example: str) -> Optional[T]:
+    """The value of environment variable ``var`` read by ``parse``; ``None`` when it is unset.
+
+    Raises:
+        ConfigError: ``parse`` refuses the value.
+    """
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return None
+    try:
+        return parse(raw)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not {what}", hint=f"set it to {example}") from None
 
 
 def resolve_timeout(timeout: Optional[float] = None) -> float:
@@ -32,16 +54,10 @@ def resolve_timeout(timeout: Optional[float] = None) -> float:
     """
     source = "timeout"
     if timeout is None:
-        raw = os.environ.get("GPO_TIMEOUT", "").strip()
-        if not raw:
+        timeout = _from_env("GPO_TIMEOUT", float, "a number", "seconds, e.g. GPO_TIMEOUT=120")
+        if timeout is None:
             return DEFAULT_TIMEOUT
         source = "GPO_TIMEOUT"
-        try:
-            timeout = float(raw)
-        except ValueError:
-            raise ConfigError(
-                f"GPO_TIMEOUT={raw!r} is not a number", hint="set it to seconds, e.g. GPO_TIMEOUT=120"
-            ) from None
     timeout = float(timeout)
     if not timeout > 0 or timeout == float("inf"):
         raise ConfigError(
@@ -49,6 +65,26 @@ def resolve_timeout(timeout: Optional[float] = None) -> float:
             hint="e.g. --timeout 120 or GPO_TIMEOUT=120",
         )
     return timeout
+
+
+def resolve_retries(retries: Optional[int] = None) -> int:
+    """Retries of a failed request: ``retries``, else ``GPO_RETRIES``, else 8.
+
+    >>> resolve_retries(2)
+    2
+
+    Raises:
+        ConfigError: The value is not a whole number from 0 to 100.
+    """
+    source = "retries"
+    if retries is None:
+        retries = _from_env("GPO_RETRIES", int, "a whole number", "e.g. GPO_RETRIES=8")
+        if retries is None:
+            return DEFAULT_RETRIES
+        source = "GPO_RETRIES"
+    if not 0 <= retries <= 100:
+        raise ConfigError(f"{source} must be from 0 to 100, got {retries}", hint="e.g. --retries 8 or GPO_RETRIES=8")
+    return int(retries)
 
 
 def slow_after(timeout: float) -> float:
@@ -64,16 +100,17 @@ def slow_after(timeout: float) -> float:
 class RetryPolicy:
     """Bounded retries with exponential backoff and full jitter.
 
-    Only errors marked ``retryable`` (rate limits, 5xx, time-outs, dropped connections) are
-    retried; authentication and invalid-request errors fail at once.
+    Only errors marked ``retryable`` (rate limits, 5xx, time-outs, dropped connections,
+    malformed answers) are retried; authentication and invalid-request errors fail at once.
 
     Attributes:
-        max_attempts: Attempts in all, the first included.
+        max_attempts: Attempts in all, the first included (default: one more than
+            :func:`resolve_retries`, so ``GPO_RETRIES`` sets it).
         base_delay: Delay before the first retry, in seconds (doubled each time).
         max_delay: Cap on one delay.
     """
 
-    max_attempts: int = 5
+    max_attempts: int = field(default_factory=lambda: resolve_retries() + 1)
     base_delay: float = 0.5
     max_delay: float = 30.0
 
@@ -104,7 +141,7 @@ async def call_with_retries(
         try:
             return await fn()
         except LMError as exc:
-            if not exc.retryable or attempt >= policy.max_attempts:
+            if not exc.retryable or attempt >= min(policy.max_attempts, exc.attempts or policy.max_attempts):
                 if exc.retryable and attempt > 1:
                     exc.message = f"{exc.message} (gave up after {attempt} attempts)"
                     exc.args = (exc.message,)
@@ -152,6 +189,7 @@ class EndpointLimits:
         self.rate = RateLimiter(rpm)
         self.concurrency = concurrency
         self.warned_slow = False  # one slow-request warning per endpoint
+        self.retried: set[tuple[str, str]] = set()  # kinds of failure already shown as retried
 
 
 _registry: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, EndpointLimits]]" = (

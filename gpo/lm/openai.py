@@ -29,6 +29,9 @@ from gpo.lm.types import RawCompletion, Request
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 
+REFUSED_ATTEMPTS = 3
+"""Attempts at most when nothing listens: a wrong port fails in about a second, not a minute."""
+
 
 def endpoint_key_variable(base_url: str) -> str:
     """The environment variable that holds the API key of one endpoint.
@@ -153,10 +156,12 @@ def translate_error(exc: Exception, where: str, timeout: Optional[float] = None)
     if isinstance(exc, openai.APIConnectionError):
         failure = connection_failure(exc)
         if failure == "refused":
-            return LMConnectionError(
+            refused = LMConnectionError(
                 f"cannot reach {where}: the connection was refused, nothing is listening there",
                 hint="start the server, or check the host and port of the model spec",
             )
+            refused.attempts = REFUSED_ATTEMPTS
+            return refused
         if failure == "timeout":
             return _timed_out(where, timeout)
         innermost = _causes(exc)[-1]
@@ -203,11 +208,23 @@ def _http_client(timeout: float) -> Any:
         return None
 
 
+async def _closed_with_the_loop(client: Any) -> Any:
+    """Holds ``client`` open until it is closed: by ``aclose()``, or when its loop shuts down."""
+    try:
+        yield
+    finally:
+        await client.close()
+
+
 class LoopClient:
     """An ``openai.AsyncOpenAI`` client for the running event loop.
 
     The SDK's HTTP client belongs to the loop that created it, so a new one is made when
-    the loop changes (each ``asyncio.run``). The SDK's own retries are off.
+    the loop changes (each ``asyncio.run``). A client that is not closed by :meth:`aclose`
+    is closed when its loop shuts down (``asyncio.run`` closes the loop's async
+    generators, and one of them holds the client), so a model used without ``async with``
+    or ``aclose()`` leaves no "Unclosed client session" behind. The SDK's own retries are
+    off.
 
     Args:
         base_url: The server's URL (``None``: OpenAI).
@@ -220,6 +237,7 @@ class LoopClient:
         self.api_key = api_key
         self.timeout = timeout
         self._client: Any = None
+        self._closer: Any = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
 
     def get(self) -> Any:
@@ -235,6 +253,11 @@ class LoopClient:
                 http_client=_http_client(self.timeout),
             )
             self._loop = loop
+            self._closer = _closed_with_the_loop(self._client)
+            try:  # run it to its yield now: the loop knows it from here on
+                self._closer.__anext__().send(None)
+            except StopIteration:
+                pass
         return self._client
 
     def point_at(self, base_url: str) -> None:
@@ -244,12 +267,12 @@ class LoopClient:
             self._client = None
 
     async def aclose(self) -> None:
-        if self._client is not None:
+        if self._closer is not None:
+            closer, self._closer, self._client = self._closer, None, None
             try:
-                await self._client.close()
+                await closer.aclose()  # closes the client
             except RuntimeError:  # closed from another event loop
                 pass
-            self._client = None
 
 
 class OpenAICompatLM(LM):

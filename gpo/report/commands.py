@@ -59,10 +59,12 @@ def report_command(run_dir: Path, out: Optional[Path]) -> None:
 )
 @click.option("--no-html", is_flag=True, help="Write no page (the default without --html; kept for scripts).")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
+@click.option("--dry-runs", is_flag=True, help="Include dry runs (`gpo optimize --dry-run`), left out by default: their scores come from a fake model.")
 @click.option("--table", "by_method", is_flag=True, help="One row per method and one column per task (mean ± sd over seeds, as in the paper's Table 5), with gains and paired tests.")
 @click.option("--reference", default=None, help="With --table: the method the paired tests compare the others with (default: gpo).")
 def compare_command(
-    run_dirs: tuple[Path, ...], html_path: Path, no_html: bool, as_json: bool, by_method: bool, reference: Optional[str]
+    run_dirs: tuple[Path, ...], html_path: Path, no_html: bool, as_json: bool, dry_runs: bool, by_method: bool,
+    reference: Optional[str],
 ) -> None:
     """Compare runs: test scores, gain, significance, cost and calls.
 
@@ -75,12 +77,20 @@ def compare_command(
       gpo compare runs/*-gpo runs/*-opro --html gpo-vs-opro.html
       gpo compare runs/ --table --no-html
     """
+    from gpo.errors import DataError
     from gpo.report.extra import require_extra
 
     require_extra()
     from gpo.report.compare import compare_runs, write_compare_page
 
     rows = compare_runs(run_dirs)
+    left_out = [] if dry_runs else [r for r in rows if r.run.dry_run]
+    rows = [r for r in rows if r not in left_out]
+    if not rows:
+        raise DataError(
+            f"nothing to compare: {'the run given is a dry run' if len(left_out) == 1 else 'the runs given are dry runs'}",
+            hint="add --dry-runs to compare dry runs",
+        )
     if by_method:
         _table_view(rows, None if no_html else html_path, as_json, reference)
         return
@@ -110,39 +120,26 @@ def compare_command(
             )
         )
     else:
-        from rich.console import Console
-        from rich.table import Table
+        import shutil
 
-        def pct(x: Optional[float]) -> str:
-            return "—" if x is None else f"{x * 100:.1f}"
+        from gpo.report.compare import compare_lines
 
-        console = Console()
-        wide = console.width >= 110
-        table = Table(title=f"{len(rows)} runs (test scores in %)")
-        table.add_column("#", justify="right", no_wrap=True)
-        table.add_column("task", overflow="fold", min_width=10)
-        table.add_column("method", no_wrap=True)
-        for name in ("initial", "final", "gain", "p", "cost", "calls"):
-            table.add_column(name, justify="right", no_wrap=True)
-        if wide:
-            table.add_column("run", overflow="fold")
+        width = shutil.get_terminal_size((80, 24)).columns
+        for line in compare_lines(rows, width):
+            click.echo(line)
+        click.echo("")
         for i, r in enumerate(rows, 1):
-            gain = "—" if r.gain is None else f"{r.gain * 100:+.1f}"
-            p = "—" if r.pvalue is None else f"{r.pvalue:.2g}" + ("*" if r.significant else "")
-            name = r.name + ("" if r.status == "finished" else f" ({r.status})")
-            cells = [
-                str(i), r.run.task, r.run.method, pct(r.initial_test), pct(r.final_test), gain, p,
-                r.cost_text, f"{r.calls:,}",
-            ]
-            table.add_row(*cells, *([name] if wide else []))
-        console.print(table)
-        if not wide:
-            for i, r in enumerate(rows, 1):
-                click.echo(f"{i}. {r.run.path}" + ("" if r.status == "finished" else f" ({r.status})"))
-        click.echo("p: paired test of final vs initial prompt on test (McNemar for 0/1 scores); * p < 0.05")
+            click.echo(f"{i}. {r.run.path}" + ("" if r.status == "finished" else f" ({r.status})"))
+        click.echo("p: paired test, final vs initial prompt on test (McNemar for 0/1); * p < 0.05")
+        if left_out:
+            click.echo(f"{_dry_runs(len(left_out))} left out (--dry-runs includes them).")
     if html_path is not None and not no_html:
         path = write_compare_page(rows, html_path)
         click.echo(f"compare page: {path} ({_size(path)})", err=as_json)
+
+
+def _dry_runs(n: int) -> str:
+    return f"{n} dry run{'s' if n != 1 else ''}"
 
 
 def _table_view(rows, html_path: Optional[Path], as_json: bool, reference: Optional[str]) -> None:

@@ -13,7 +13,7 @@ from gpo.report.cost import format_cost, usage_totals
 from gpo.report.page import REPORT_FILE, environment, statistics
 from gpo.report.run import RunData, load_run
 
-__all__ = ["CompareRow", "expand_run_dirs", "compare_runs", "render_compare", "write_compare_page"]
+__all__ = ["CompareRow", "expand_run_dirs", "compare_runs", "compare_lines", "render_compare", "write_compare_page"]
 
 _RUN_FILES = ("config.json", "checkpoint.json", "summary.json")
 
@@ -114,6 +114,51 @@ def compare_runs(paths: Sequence[Union[str, os.PathLike]]) -> list[CompareRow]:
             )
         )
     return rows
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _pct(x: Optional[float]) -> str:
+    return "—" if x is None else f"{x * 100:.1f}"
+
+
+def compare_lines(rows: Sequence[CompareRow], width: int = 80) -> list[str]:
+    """The comparison as plain text no wider than ``width`` (at least 60).
+
+    One line per run, numbered in the order given; a run's task is a line of its own above
+    it when it differs from the task of the run before, so that long task names are never
+    cut or wrapped. The last column says when a run is a dry run or unfinished.
+    """
+    width = max(width, 60)
+    methods = [r.run.method or "?" for r in rows]
+    notes = ["" if r.status == "finished" else r.status for r in rows]
+    cells = [
+        (str(i), m, _pct(r.initial_test), _pct(r.final_test),
+         "—" if r.gain is None else f"{r.gain * 100:+.1f}",
+         "—" if r.pvalue is None else f"{r.pvalue:.2g}" + ("*" if r.significant else ""),
+         r.cost_text, f"{r.calls:,}", note)
+        for i, (r, m, note) in enumerate(zip(rows, methods, notes), 1)
+    ]
+    head = ("#", "method", "initial", "final", "gain", "p", "cost", "calls", "")
+    widths = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(head)]
+    fixed = 2 + sum(widths) - widths[1] + 2 * (len(head) - 1)
+    widths[1] = min(widths[1], max(6, width - fixed))  # a long method name is cut, never the numbers
+
+    def line(values: Sequence[str]) -> str:
+        parts = [f"{values[0]:>{widths[0]}}", f"{_cut(values[1], widths[1]):<{widths[1]}}"]
+        parts += [f"{v:>{w}}" for v, w in zip(values[2:-1], widths[2:-1])] + [values[-1]]
+        return _cut("  " + "  ".join(parts).rstrip(), width)
+
+    lines = [f"{len(rows)} run{'s' if len(rows) != 1 else ''} (test scores in %)", line(head)]
+    task = None
+    for r, values in zip(rows, cells):
+        if r.run.task != task:
+            task = r.run.task
+            lines.append(_cut(str(task), width))
+        lines.append(line(values))
+    return lines
 
 
 def _href(target: Path, page_dir: Path) -> str:

@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-__all__ = ["OUTSIDE_STEPS", "UsageRow", "usage_rows", "usage_totals", "cumulative_by_step", "format_cost"]
+from gpo.lm.ledger import OUTSIDE_STEPS  # the label of calls made outside any step (final test scoring)
 
-OUTSIDE_STEPS = "after steps"
-"""Label of calls made outside any step (final test scoring)."""
+__all__ = ["OUTSIDE_STEPS", "UsageRow", "usage_rows", "usage_totals", "cumulative_by_step", "format_cost"]
 
 ROLE_ORDER = ("task", "optimizer", "embedding")
 
@@ -32,7 +31,8 @@ class UsageRow:
         input_tokens: Prompt tokens of paid requests.
         output_tokens: Generated tokens of paid requests.
         retries: Retried attempts.
-        latency_s: Summed wall time of the calls.
+        latency_s: The calls' durations added up: more than the time they took when they
+            ran side by side.
         cost_usd: Summed known cost.
         unpriced: Paid calls whose price was unknown.
     """

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Optional, Sequence
+from typing import Collection, Optional, Sequence
 
 __all__ = ["score_chart", "edit_chart", "cost_chart", "compare_chart"]
 
@@ -73,7 +73,11 @@ def _style(ax, *, xlabel: str, ylabel: str, integer_x: bool = True) -> None:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if integer_x:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        lo, hi = ax.get_xlim()
+        if hi - lo < 1.2:  # one step (a run stopped early): ticks at that step, not at ±0.045
+            mid = (lo + hi) / 2
+            ax.set_xlim(mid - 0.6, mid + 0.6)
 
 
 def _percent_scale(values: Sequence[float]) -> int:
@@ -81,21 +85,30 @@ def _percent_scale(values: Sequence[float]) -> int:
     return 100 if all(0.0 <= v <= 1.0 for v in values) else 1
 
 
-def _spread(steps: Sequence[int], indexes: Sequence[int]) -> list[float]:
-    """Horizontal offsets that keep the points of one step from hiding each other.
+def _spread(steps: Sequence[int], indexes: Sequence[int], centered: Collection[tuple[int, int]] = ()) -> list[float]:
+    """Horizontal positions that keep the points of one step from hiding each other.
 
-    Points of a step are spread evenly over a band around the step, in index order.
+    The point of each step named in ``centered`` (the candidate that became the step's
+    prompt, drawn there too), else the step's first point, sits on the step; the others
+    take turns right and left of it, at most 0.18 away.
+
+    >>> _spread([1, 1, 1, 2], [0, 1, 2, 0], centered={(1, 2)})
+    [1.18, 0.82, 1.0, 2.0]
     """
     members: dict[int, list[int]] = {}
     for s, i in zip(steps, indexes):
-        members.setdefault(s, []).append(i)
-    rank = {s: {i: r for r, i in enumerate(sorted(set(v)))} for s, v in members.items()}
-    width = 0.36
-    out = []
-    for s, i in zip(steps, indexes):
-        n = len(rank[s])
-        out.append(float(s) if n == 1 else s - width / 2 + width * rank[s][i] / (n - 1))
-    return out
+        if i not in members.setdefault(s, []):
+            members[s].append(i)
+    offset: dict[tuple[int, int], float] = {}
+    for s, found in members.items():
+        found = sorted(found)
+        middle = next((i for i in found if (s, i) in centered), found[0])
+        others = [i for i in found if i != middle]
+        gap = 0.18 / max(1, (len(others) + 1) // 2)
+        offset[(s, middle)] = 0.0
+        for j, i in enumerate(others):
+            offset[(s, i)] = (j // 2 + 1) * gap * (1 if j % 2 == 0 else -1)
+    return [round(s + offset[(s, i)], 6) for s, i in zip(steps, indexes)]
 
 
 def score_chart(
@@ -125,7 +138,7 @@ def score_chart(
         ax = fig.add_subplot()
         values: list[float] = []
         if candidates:
-            xs = _spread([c[0] for c in candidates], [c[1] for c in candidates])
+            xs = _spread([c[0] for c in candidates], [c[1] for c in candidates], {(c[0], c[1]) for c in candidates if c[3]})
             ys = [c[2] for c in candidates]
             colors = [BLUE if c[3] else GREY for c in candidates]
             sc = ax.scatter(xs, ys, s=22, c=colors, alpha=0.55, linewidths=0, label="candidates (eval)", zorder=2)

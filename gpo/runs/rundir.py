@@ -27,13 +27,18 @@ from gpo.fileio import atomic_output
 log = logging.getLogger(__name__)
 
 
-def default_run_dir(task: str, method: str) -> Path:
-    """``$GPO_HOME/runs/<time>-<task>-<method>``: a new folder name for a run."""
+def default_run_dir(task: str, method: str, *, dry_run: bool = False) -> Path:
+    """``$GPO_HOME/runs/<time>-<task>-<method>``: a new folder name for a run.
+
+    A dry run goes to ``$GPO_HOME/runs/dry-runs/`` instead, so that its scores (a fake
+    model's) never sit among real runs, e.g. in ``gpo compare ~/.cache/gpo/runs``.
+    """
     from gpo.config import gpo_home
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     safe = task.replace("/", "_").replace(":", "_").replace("?", "_")[:60]
-    base = gpo_home() / "runs" / f"{stamp}-{safe}-{method}"
+    folder = gpo_home() / "runs" / ("dry-runs" if dry_run else "")
+    base = folder / f"{stamp}-{safe}-{method}"
     path, n = base, 1
     while path.exists():
         n += 1
