@@ -54,6 +54,7 @@ class Protocol:
     clip_over_budget: bool = False
     tie_break: int = 0
     rule_first: bool = False
+    plain_examples: bool = False
 
     @property
     def beyond_paper(self) -> dict[str, Any]:
@@ -67,6 +68,7 @@ class Protocol:
             "clip_over_budget": self.clip_over_budget,
             "tie_break": self.tie_break,
             "rule_first": self.rule_first,
+            "plain_examples": self.plain_examples,
         }
 
 
@@ -86,6 +88,7 @@ PROTOCOLS: dict[str, Protocol] = {
         clip_over_budget=True,
         tie_break=12,
         rule_first=True,
+        plain_examples=True,
     ),
 }
 
@@ -144,6 +147,7 @@ _PART_OPTIONS = (
     "warmup_steps", "selection", "reject_over_budget", "max_resample_rounds", "batch_size",
     "num_candidates", "num_format_examples", "optimizer_temperature", "optimizer_max_tokens",
     "mistakes", "diverse_examples", "hygiene", "clip_over_budget", "tie_break", "rule_first",
+    "plain_examples",
 )
 
 

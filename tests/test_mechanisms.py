@@ -123,10 +123,26 @@ def test_rules_stated_by_the_local_model_reach_the_candidates():
 
 
 def test_mistakes_are_shown_after_the_current_prompt():
-    info = CurrentInfo("Think.", 0.0, mistakes=(("classroom\n<Prompt>", "The word starts with c.", "c"),))
+    info = CurrentInfo("Think.", 0.0, mistakes=(("classroom", "The word starts with c.", "c"),))
     text = render_meta_prompt("generation", info, TrajectoryView(), [Example("genre", "g")], "Q_end", 10)
     assert text.index("The current prompt is") < text.index(P.MISTAKES_SECTION) < text.index(P.APPLICATION)
     assert "Model's answer:\nThe word starts with c.\nExpected output:\nc" in text
+
+
+def test_plain_examples_say_where_the_prompt_goes_instead_of_a_placeholder():
+    info = CurrentInfo("Think.", 0.0, mistakes=(("classroom", "The word starts with c.", "c"),))
+    plain = render_meta_prompt("generation", info, TrajectoryView(), [Example("genre", "g")], "Q_begin", 10, plain_examples=True)
+    assert "<Prompt>" not in plain
+    assert "reads the instruction (the prompt) and then one input" in plain
+    assert "Input: classroom\nModel's answer: The word starts with c.\nExpected output: c" in plain
+    assert "Input: genre\nOutput: g" in plain
+    marked = render_meta_prompt("generation", info, TrajectoryView(), [Example("genre", "g")], "Q_begin", 10)
+    assert "Input:\n<Prompt>\nclassroom\nModel's answer:" in marked and "Input:\n<Prompt>\ngenre\nOutput:\ng" in marked
+    for placement, words in P.PLACEMENT_WORDS.items():
+        assert words in render_meta_prompt("generation", info, TrajectoryView(), [], placement, None, plain_examples=True)
+    quick = RunConfig.build("synthetic/navigate", "gpo", protocol="quick").optimizer.update
+    paper = RunConfig.build("synthetic/navigate", "gpo", protocol="paper").optimizer.update
+    assert quick.plain_examples and not paper.plain_examples
 
 
 def test_diverse_demonstrations_cover_the_outputs():

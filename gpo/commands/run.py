@@ -33,7 +33,7 @@ SECTIONS = (
     )),
     ("Protocol", (
         "protocol", "steps", "epochs", "num_candidates", "batch_size", "num_format_examples", "eval_limit",
-        "test_limit", "two_round", "answer_tokens", "seed", "mistakes", "diverse_examples", "rule_first", "hygiene",
+        "test_limit", "two_round", "answer_tokens", "seed", "mistakes", "diverse_examples", "rule_first", "plain_examples", "hygiene",
         "clip_over_budget", "reject_over_budget", "max_resample_rounds", "tie_break", "test_every_step",
     )),
     ("Budget", ("max_calls", "max_tokens", "max_cost", "role_budgets", "patience", "dry_run")),
@@ -78,6 +78,7 @@ SECTIONS = (
 @click.option("--hygiene/--no-hygiene", default=None, help="Reject candidates that copy a demonstration or echo the meta-prompt, by similarity (quick: on).")
 @click.option("--clip-over-budget/--no-clip-over-budget", default=None, help="Clip candidates still over the edit budget after resampling to it (quick: on).")
 @click.option("--rule-first/--no-rule-first", default=None, help="Ask the optimizer to state the input-to-output rule in one line before the prompt (quick: on).")
+@click.option("--plain-examples/--placeholder-examples", default=None, help="Show examples to the optimizer as input/output pairs and say where the prompt goes (quick), or mark its place with <Prompt> (paper).")
 @click.option("--tie-break", type=click.IntRange(min=0), default=None, help="Score candidates tied for a step's best on N more examples (quick: 12; 0: earliest wins).")
 @click.option("--format-examples", "num_format_examples", type=click.IntRange(min=0), default=None, help="Examples shown in the meta-prompt.")
 @click.option("--two-round/--one-round", default=None, help="Answer extraction mode (default: the protocol's).")

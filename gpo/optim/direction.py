@@ -55,7 +55,8 @@ class CurrentInfo:
         prompt: The current prompt.
         score: Its eval score, when shown.
         reflection: The optimizer model's reflection on its mistakes, when used.
-        mistakes: Eval examples it got wrong, as ``(input, model's answer, target)``.
+        mistakes: Eval examples it got wrong, as ``(input, model's answer, target)``; the
+            meta-prompt shows where the prompt goes in the input.
     """
 
     prompt: str
@@ -96,10 +97,8 @@ class CurrentInformation:
         if self.mistakes > 0:
             result = await objective.results_of(prompt)
             wrong = [r for r in result.results if not r.error and r.score < 1.0][: self.mistakes]
-            placement = objective.task.placement
             mistakes = tuple(
-                (render_placeholder(r.input, placement), _shorten((r.final_output or r.output).strip()), display_target(r.target))
-                for r in wrong
+                (r.input, _shorten((r.final_output or r.output).strip()), display_target(r.target)) for r in wrong
             )
         return CurrentInfo(prompt=prompt, score=score if self.score else None, reflection=reflection, mistakes=mistakes)
 

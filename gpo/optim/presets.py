@@ -185,6 +185,7 @@ def build_optimizer(
     clip_over_budget: Optional[bool] = None,
     tie_break: Optional[int] = None,
     rule_first: Optional[bool] = None,
+    plain_examples: Optional[bool] = None,
 ) -> PromptOptimizer:
     """A preset (or a given optimizer) with parts changed by name: what the CLI's flags do.
 
@@ -213,6 +214,7 @@ def build_optimizer(
         clip_over_budget: Clip candidates still over the edit budget to it.
         tie_break: Extra examples that break ties at the top of a step (0: none).
         rule_first: Ask the optimizer to state the input-to-output rule before the prompt.
+        plain_examples: Show examples as input/output pairs, without ``<Prompt>``.
     """
     import dataclasses
 
@@ -259,6 +261,7 @@ def build_optimizer(
         ("hygiene", hygiene),
         ("clip_over_budget", clip_over_budget),
         ("rule_first", rule_first),
+        ("plain_examples", plain_examples),
     ):
         if value is not None:
             changes[name] = value

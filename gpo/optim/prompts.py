@@ -18,6 +18,19 @@ TASK_INTRO = (
     "given output."
 )
 
+# Without the <Prompt> placeholder (plain examples): the placement said in words, the
+# examples as input/output pairs. Small models read "<Prompt>" as text to replace.
+TASK_INTRO_PLAIN = (
+    "You write instructions for a language model. The model reads the instruction (the "
+    "prompt) {where}, and must then answer with exactly the expected output."
+)
+PLACEMENT_WORDS = {
+    "Q_begin": "and then one input",
+    "Q_end": "after one input",
+    "A_begin": "at the start of its answer to one input",
+    "system": "as its system message, and then one input",
+}
+
 TRAJECTORY_SCORED = (
     "Earlier prompts and their scores (from 0 to 100; higher is better):"
 )
@@ -38,12 +51,15 @@ MISTAKES_SECTION = (
     "exactly what form to answer:"
 )
 MISTAKE = "Input:\n{input}\nModel's answer:\n{output}\nExpected output:\n{target}"
+MISTAKE_PLAIN = "Input: {input}\nModel's answer: {output}\nExpected output: {target}"
 
 APPLICATION = (
     "The prompt replaces <Prompt> in every input. When the model's answer differs from the "
     "given output, it counts as wrong. Some examples:"
 )
 EXAMPLE = "Input:\n{input}\nOutput:\n{output}"
+APPLICATION_PLAIN = "When the model's answer differs from the expected output, it counts as wrong. Some examples:"
+EXAMPLE_PLAIN = "Input: {input}\nOutput: {output}"
 
 GENERATION_REQUEST = (
     "Look at what the prompts above do well and what they do badly. Then write a new prompt "

@@ -45,6 +45,7 @@ def render_meta_prompt(
     placement: Placement,
     n_words: Optional[int],
     rule_first: bool = False,
+    plain_examples: bool = False,
 ) -> str:
     """Assembles the meta-prompt text in the method's order.
 
@@ -56,11 +57,18 @@ def render_meta_prompt(
         placement: Where the task puts the instruction (shown as ``<Prompt>``).
         n_words: The edit budget in words (``None``: no limit stated).
         rule_first: Ask for the input-to-output rule in one line before the prompt.
+        plain_examples: Show examples and mistakes as plain input/output pairs and say in
+            words where the prompt goes, instead of marking its place with ``<Prompt>``.
     """
     if refinement not in REFINEMENTS:
         raise ConfigError(f"unknown refinement {refinement!r}", hint="use generation or editing")
     scored = info.score is not None
-    parts = [P.TASK_INTRO]
+    if plain_examples:
+        parts = [P.TASK_INTRO_PLAIN.format(where=P.PLACEMENT_WORDS[placement])]
+        shown_input = str
+    else:
+        parts = [P.TASK_INTRO]
+        shown_input = lambda question: render_placeholder(question, placement)  # noqa: E731
     if view.entries:
         header = P.TRAJECTORY_SCORED if scored else P.TRAJECTORY_UNSCORED
         item = P.TRAJECTORY_ITEM_SCORED if scored else P.TRAJECTORY_ITEM_UNSCORED
@@ -75,16 +83,15 @@ def render_meta_prompt(
     if info.reflection:
         parts.append(P.REFLECTION_SECTION.format(reflection=info.reflection))
     if info.mistakes:
-        shown = "\n\n".join(P.MISTAKE.format(input=i, output=o, target=t) for i, o, t in info.mistakes)
+        mistake = P.MISTAKE_PLAIN if plain_examples else P.MISTAKE
+        shown = "\n\n".join(mistake.format(input=shown_input(i), output=o, target=t) for i, o, t in info.mistakes)
         parts.append(P.MISTAKES_SECTION + "\n\n" + shown)
     if examples:
+        example = P.EXAMPLE_PLAIN if plain_examples else P.EXAMPLE
         shown = "\n\n".join(
-            P.EXAMPLE.format(
-                input=render_placeholder(ex.input, placement), output=display_target(ex.target)
-            )
-            for ex in examples
+            example.format(input=shown_input(ex.input), output=display_target(ex.target)) for ex in examples
         )
-        parts.append(P.APPLICATION + "\n\n" + shown)
+        parts.append((P.APPLICATION_PLAIN if plain_examples else P.APPLICATION) + "\n\n" + shown)
     parts.append(P.GENERATION_REQUEST if refinement == "generation" else P.EDITING_REQUEST)
     if n_words is not None:
         parts.append(P.EDIT_LIMIT.format(n_words=n_words))
@@ -113,6 +120,10 @@ class Update:
             into outputs before it writes the prompt, and add that rule to a prompt that
             does not carry it (small models often state the right rule, then write a
             prompt without it). Beyond the paper.
+        plain_examples: Show the demonstrations and mistakes as plain input/output pairs
+            and say in words where the prompt goes; the paper marks its place in each
+            input with ``<Prompt>``, which small models take for text to replace. Beyond
+            the paper.
     """
 
     num_candidates: int = 8
@@ -123,6 +134,7 @@ class Update:
     clip_over_budget: bool = False
     hygiene: bool = False
     rule_first: bool = False
+    plain_examples: bool = False
     refinement = "generation"
 
     def __post_init__(self) -> None:
@@ -144,7 +156,9 @@ class Update:
         n_words: Optional[int],
     ) -> str:
         """The meta-prompt of a step."""
-        return render_meta_prompt(self.refinement, info, view, examples, placement, n_words, self.rule_first)
+        return render_meta_prompt(
+            self.refinement, info, view, examples, placement, n_words, self.rule_first, self.plain_examples
+        )
 
     async def propose(
         self,
