@@ -127,6 +127,11 @@ def test_ray_sweep_equals_the_local_pool_and_fills_the_drivers_cache(tmp_path, c
     assert again.exit_code == 0, again.output
     assert len(server.requests) == sent
     assert [row[4] for row in read_csv(tmp_path / "again" / "calls.csv")[1:]] == ["0", "0"]
+    # ... and on the cluster, whose workers read the driver's cache.
+    on_ray_again = invoke(args(tmp_path / "ray-again", "--backend", "ray"), GPO_HOME=str(tmp_path / "home-ray"))
+    assert on_ray_again.exit_code == 0, on_ray_again.output
+    assert len(server.requests) == sent
+    assert (tmp_path / "ray-again" / "table.csv").read_bytes() == (tmp_path / "local" / "table.csv").read_bytes()
 
 
 # -- failures: a worker, the driver ---------------------------------------------------------------

@@ -21,7 +21,7 @@ from gpo.concurrency import gather_all
 from gpo.errors import ConfigError, LMError
 import gpo.lm.ncap as ncap
 from gpo.lm.budget import Budget
-from gpo.lm.cache import ResponseCache, default_cache
+from gpo.lm.cache import ResponseCache, default_cache, get_many_async
 from gpo.lm.ledger import Ledger
 from gpo.lm.limits import (
     EndpointLimits,
@@ -198,7 +198,7 @@ class LM(abc.ABC):
         keys = [request.sample_key(identity, i) for i in range(n)]
         texts: list[Optional[str]] = [None] * n
         if self.cache is not None:
-            found = self.cache.get_many(keys)
+            found = await get_many_async(self.cache, keys)
             for i, key in enumerate(keys):
                 if key in found:
                     texts[i] = found[key]["text"]

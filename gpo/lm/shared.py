@@ -39,6 +39,10 @@ class SharedPolicy(Protocol):
         """The responses of the sweep's cache under those keys (see :class:`gpo.lm.cache.ResponseCache`)."""
         ...
 
+    async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """:meth:`get_many` without holding up the event loop."""
+        ...
+
     def put_many(self, items: dict[str, Any]) -> None:
         """Stores responses in the sweep's cache."""
         ...

@@ -12,7 +12,9 @@ interrupted run's checkpoint), runs it in a temporary folder with
 returns the finished directory as bytes, which the driver unpacks in place. Its model calls
 read and write the driver's response cache and ask the coordinator for request slots and
 budget (:mod:`gpo.lm.shared`). A retried task starts from the last checkpoint pushed, and
-so does a run interrupted by a killed driver when the sweep is run again.
+so does a run interrupted by a killed driver when the sweep is run again. Checkpoints go
+without waiting; once a task has ended the driver seals its run, so a checkpoint still on
+its way never lands over the finished directory.
 
 Ray is the ``ray`` extra: this module imports it only when a sweep runs.
 """
@@ -79,8 +81,8 @@ def run_task(spec: RunSpec, coordinator: Any, limits: dict[str, Any]) -> tuple[R
         unpack_run(ray.get(coordinator.pull.remote(spec.name)), run_dir)
 
         def on_event(event: Any) -> None:
-            if isinstance(event, checkpoints):  # written just before the event
-                ray.get(coordinator.push.remote(spec.name, pack_run(run_dir)))
+            if isinstance(event, checkpoints):  # written just before the event; sent without waiting
+                coordinator.push.remote(spec.name, pack_run(run_dir))
 
         with use_policy(CoordinatorPolicy(coordinator, SweepLimits.from_dict(limits))):
             outcome = execute_run(dataclasses.replace(spec, run_dir=str(run_dir)), on_event)
@@ -194,5 +196,6 @@ class RayCluster:
             now = time.time()
             error = f"the run's worker was lost {attempts} times; last: {one_line_error(exc)}"
             return RunOutcome(spec.name, "failed", None, error, None, host, pid, now, now, None, max(attempts, 1))
+        ray.get(coordinator.seal.remote(spec.name))  # a checkpoint still on its way is dropped, not unpacked over this
         unpack_run(data, spec.run_dir)
         return outcome

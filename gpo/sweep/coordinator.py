@@ -89,6 +89,7 @@ class Coordinator:
         self._leases: dict[str, set[str]] = {}
         self._attempts: dict[str, int] = {}
         self._events: list[tuple] = []
+        self._sealed: set[str] = set()
 
     # -- runs -------------------------------------------------------------------------------
 
@@ -112,11 +113,15 @@ class Coordinator:
         return pack_run(self._dirs[name])
 
     def push(self, name: str, data: bytes) -> bool:
-        """Stores a worker's checkpoint of a run on the driver; a finished copy is kept."""
-        if (self._dirs[name] / "summary.json").exists():
+        """Stores a worker's checkpoint of a run on the driver, unless the run is sealed or finished."""
+        if name in self._sealed or (self._dirs[name] / "summary.json").exists():
             return False
         unpack_run(data, self._dirs[name])
         return True
+
+    def seal(self, name: str) -> None:
+        """Refuses the run's checkpoints from now on: its task ended, the driver takes over."""
+        self._sealed.add(name)
 
     # -- slots and budget ---------------------------------------------------------------------
 
@@ -202,6 +207,10 @@ class CoordinatorPolicy:
 
         keys = list(keys)
         return ray.get(self._handle.get_many.remote(keys)) if keys else {}
+
+    async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        keys = list(keys)
+        return await self._handle.get_many.remote(keys) if keys else {}
 
     def put_many(self, items: dict[str, Any]) -> None:
         if items:
