@@ -20,7 +20,7 @@ __all__ = ["sweep_command"]
 _PLAN_OPTIONS = (
     "tasks", "methods", "seeds", "grid", "data_dir", "model", "optimizer_model", "embedder", "protocol", "steps",
     "eval_limit", "test_limit", "dry_run", "max_calls", "max_tokens", "max_cost", "initial_prompt",
-    "two_round", "answer_tokens", "num_candidates", "optimizer_max_tokens", "role_budgets",
+    "two_round", "answer_tokens", "num_candidates", "optimizer_max_tokens", "role_budgets", "concurrency",
 )
 
 
@@ -55,7 +55,7 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
         "dry_run": bool(run["dry_run"]),
         "budget": budget or None,
     }
-    for name in ("num_candidates", "optimizer_max_tokens"):
+    for name in ("num_candidates", "optimizer_max_tokens", "concurrency"):
         if run.get(name) is not None:
             options[name] = run[name]
     return SweepPlan(
@@ -104,6 +104,7 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
 @click.option("--budget", "role_budgets", multiple=True, metavar="ROLE.METRIC=VALUE", help="Budget of one role in each run, e.g. task.calls=400 (repeatable).")
 @click.option("--candidates", "num_candidates", type=click.IntRange(min=1, max=most("num_candidates")), default=None, help="Candidates sampled per step in every run.")
 @click.option("--optimizer-max-tokens", type=click.IntRange(min=1), default=None, help="Cap on each optimizer sample in every run.")
+@click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Examples in flight in each run (default: the model's parallel slots, at least 8).")
 @click.option("--dry-run", is_flag=True, help="Every run offline with the fake model (counts calls and cost).")
 @click.pass_context
 def sweep_command(
