@@ -98,3 +98,23 @@ def test_a_sweep_and_its_runs_are_logged_nested_and_read_back(tmp_path, monkeypa
         texts += [p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file()]
     assert texts and not any(KEY in t for t in texts)
     assert server.requests and all(r["headers"].get("authorization") == f"Bearer {KEY}" for r in server.requests)
+
+
+def test_gpo_optimize_logs_its_run_alone(tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    uri = (tmp_path / "mlruns").as_uri()
+    run_dir = tmp_path / "run"
+    result = invoke(["optimize", "--task", "synthetic/navigate", "-m", "fake:", "--steps", "2", "--embedder", "lexical",
+                     "--run-dir", str(run_dir), "--mlflow", uri, "-q"])
+    assert result.exit_code == 0, result.output
+    run_id = result.stderr.split("mlflow run: ")[1].split()[0]
+    run = MlflowClient(uri).get_run(run_id)
+    assert "mlflow.parentRunId" not in run.data.tags and run.data.tags["gpo.run"] == "run"
+    assert run.data.params["method"] == "gpo" and run.data.params["seed"] == "0"
+    history = MlflowClient(uri).get_metric_history(run_id, "best_eval_score")
+    assert [m.step for m in history] == [0, 1, 2]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert history[-1].value == pytest.approx(summary["scores"]["best"]["eval"])
+    assert {"summary.json", "trajectory.jsonl"} <= {a.path for a in MlflowClient(uri).list_artifacts(run_id)}

@@ -12,6 +12,7 @@ from typing import Any, Optional
 import click
 from click.core import ParameterSource
 
+from gpo.commands.options import mlflow_options
 from gpo.sizes import most
 
 __all__ = ["sweep_command"]
@@ -82,8 +83,7 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
 @click.option("--sweep-max-calls", type=click.IntRange(min=0), default=None, help="Ray: budget of this invocation of the sweep, all runs together: paid model requests.")
 @click.option("--sweep-max-tokens", type=click.IntRange(min=0), default=None, help="Ray: budget of the sweep: tokens (in + out).")
 @click.option("--sweep-max-cost", type=click.FloatRange(min=0), default=None, help="Ray: budget of the sweep: USD.")
-@click.option("--mlflow", "mlflow_uri", is_flag=False, flag_value="", default=None, metavar="[TRACKING_URI]", help="Log the sweep and each run to MLflow (the mlflow extra); without a URI, MLflow's default ($MLFLOW_TRACKING_URI).")
-@click.option("--mlflow-experiment", default="gpo", show_default=True, help="The MLflow experiment of --mlflow.")
+@mlflow_options
 @click.option("--table", "table_only", is_flag=True, help="Only re-aggregate the finished runs of the sweep in --out; run nothing.")
 @click.option("--reference", default=None, help="Method the paired tests compare every other method with (default: gpo).")
 @click.option("--run-reports/--no-run-reports", default=True, show_default=True, help="Write each run's report.html.")
@@ -150,9 +150,10 @@ def sweep_command(
     if table_only:
         if given:
             raise ConfigError(f"--table only re-aggregates the sweep in {out}; it takes no {_flag(given[0])}", hint="drop the planning options")
+        tracker = _tracker(mlflow_uri, mlflow_experiment)
         manifest = Manifest.load(out)
         manifest.refresh()
-        failed = _finish(manifest, reference)
+        failed = _finish(manifest, reference, tracker)
         ctx.exit(1 if failed else 0)
     if opts["tasks"] is None:
         if given:
@@ -160,14 +161,8 @@ def sweep_command(
         plan = None
     else:
         plan = build_plan(**opts)
+    _check_backend(ctx, backend)
     limits = SweepLimits(endpoint_concurrency, sweep_max_calls, sweep_max_tokens, sweep_max_cost)
-    ray_only = _given(ctx, ("address", "retries", "run_cpus", "endpoint_concurrency", "sweep_max_calls", "sweep_max_tokens", "sweep_max_cost"))
-    if backend != "ray" and ray_only:
-        raise ConfigError(f"{_flag(ray_only[0])} applies to --backend ray", hint="add --backend ray, or drop the option")
-    if backend == "ray":
-        from gpo.sweep.cluster import require_ray
-
-        require_ray()
     tracker = _tracker(mlflow_uri, mlflow_experiment)
     manifest = open_sweep(out, plan)
     labels = [label for label, _, _ in manifest.plan.variants()]
@@ -212,6 +207,25 @@ def sweep_command(
     ctx.exit(1 if failed else 0)
 
 
+_RAY_OPTIONS = ("address", "retries", "run_cpus", "endpoint_concurrency", "sweep_max_calls", "sweep_max_tokens", "sweep_max_cost")
+
+
+def _check_backend(ctx: click.Context, backend: str) -> None:
+    """Refuses options of the other backend, and --backend ray without Ray installed."""
+    from gpo.errors import ConfigError
+
+    if backend == "local":
+        ray_only = _given(ctx, _RAY_OPTIONS)
+        if ray_only:
+            raise ConfigError(f"{_flag(ray_only[0])} applies to --backend ray", hint="add --backend ray, or drop the option")
+        return
+    if _given(ctx, ("workers",)):
+        raise ConfigError("--workers applies to --backend local", hint="on Ray, --run-cpus sets how many runs share a node's CPUs")
+    from gpo.sweep.cluster import require_ray
+
+    require_ray()
+
+
 def _executor(backend: str, workers: int, address, retries: int, run_cpus: float, limits, *, dry_run: bool):
     """The executor of ``--backend``: a local pool, or a Ray cluster sharing the driver's cache."""
     if backend == "local":
@@ -226,12 +240,9 @@ def _executor(backend: str, workers: int, address, retries: int, run_cpus: float
 
 
 def _tracker(uri: Optional[str], experiment: str):
-    """The MLflow logger of ``--mlflow`` (``None`` without it)."""
-    if uri is None:
-        return None
-    from gpo.sweep.tracking import MlflowTracker
+    from gpo.sweep.tracking import tracker
 
-    return MlflowTracker(uri or None, experiment)
+    return tracker(uri, experiment)
 
 
 def _finish(manifest, reference: Optional[str], tracker=None) -> int:

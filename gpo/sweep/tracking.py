@@ -33,7 +33,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from gpo.errors import ConfigError
 
-__all__ = ["INSTALL_HINT", "MlflowTracker", "redact", "require_mlflow", "run_metrics", "run_params"]
+__all__ = ["INSTALL_HINT", "MlflowTracker", "redact", "require_mlflow", "run_metrics", "run_params", "tracker"]
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,11 @@ def run_metrics(summary: Mapping[str, Any], history: Sequence[Any], candidates: 
     return out
 
 
+def tracker(uri: Optional[str], experiment: str) -> Optional["MlflowTracker"]:
+    """The logger of the ``--mlflow [URI]`` option: ``None`` without it, MLflow's default URI for ``""``."""
+    return None if uri is None else MlflowTracker(uri or None, experiment)
+
+
 class MlflowTracker:
     """Logs a sweep to MLflow: one parent run per sweep directory, one nested run per run.
 
@@ -232,17 +237,31 @@ class MlflowTracker:
             return None
 
     def _log_run(self, manifest: Any, entry: Mapping[str, Any]) -> Optional[str]:
+        parent = self.parent(manifest)
+        if entry["name"] in self._logged:
+            return None
+        run_id = self.log_directory(Path(manifest.root) / entry["dir"], entry, parent=parent)
+        self._logged.add(entry["name"])
+        return run_id
+
+    def log_directory(self, run_dir: Path, entry: Optional[Mapping[str, Any]] = None, *, parent: Optional[str] = None) -> str:
+        """Logs a finished run directory as one MLflow run; returns its id.
+
+        Args:
+            run_dir: The run directory.
+            entry: Its sweep manifest entry (name, method label, parts, host, node), if any.
+            parent: The sweep's parent run, to nest under.
+        """
         from mlflow.entities import Metric, Param
 
         from gpo.runs.record import RunRecord
 
-        parent = self.parent(manifest)
-        if entry["name"] in self._logged:
-            return None
-        recorded = RunRecord(Path(manifest.root) / entry["dir"]).read()
+        recorded = RunRecord(run_dir).read()
         summary = recorded.summary or {}
-        tags = {"mlflow.parentRunId": parent, "gpo.run": entry["name"], "gpo.kind": "run",
-                "gpo.host": str(entry.get("host")), "gpo.node": str(entry.get("node"))}
+        entry = entry or {"name": Path(run_dir).name}
+        tags = {"gpo.run": entry["name"], "gpo.kind": "run", "gpo.host": str(entry.get("host")), "gpo.node": str(entry.get("node"))}
+        if parent is not None:
+            tags["mlflow.parentRunId"] = parent
         run_id = self.client.create_run(self.experiment_id, run_name=entry["name"], tags=tags).info.run_id
         now = int(time.time() * 1000)
         params = run_params(summary, recorded.config.get("run") or {}, entry)
@@ -252,7 +271,6 @@ class MlflowTracker:
             self.client.log_batch(run_id, metrics=metrics[start : start + 1000])
         self._log_files(run_id, [recorded.path / name for name in ARTIFACTS])
         self.client.set_terminated(run_id, "FINISHED")
-        self._logged.add(entry["name"])
         return run_id
 
     def _log_files(self, run_id: str, paths: Iterable[Path]) -> None:
