@@ -31,10 +31,18 @@ def cluster():
     it with --address. The fixture stops it.
     """
     temp = tempfile.mkdtemp(prefix="gpo-ray-", dir="/tmp")  # short: Ray puts sockets here
-    ray.init(
-        address="local", num_cpus=2, include_dashboard=False, _temp_dir=temp, _node_ip_address="127.0.0.1",
-        logging_level="WARNING",
-    )
+    home = os.environ.get("GPO_HOME")
+    os.environ["GPO_HOME"] = os.path.join(temp, "home")  # what the cluster's workers inherit
+    try:
+        ray.init(
+            address="local", num_cpus=2, include_dashboard=False, _temp_dir=temp, _node_ip_address="127.0.0.1",
+            logging_level="WARNING",
+        )
+    finally:
+        if home is None:
+            os.environ.pop("GPO_HOME")
+        else:
+            os.environ["GPO_HOME"] = home
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
@@ -259,3 +267,8 @@ def test_without_the_extra_the_cli_says_what_to_install(tmp_path, extra, fragmen
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and all(f in lines[0] for f in fragments), proc.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_workers_is_an_option_of_the_local_pool(capsys, tmp_path):
+    code, _, err = run_main(capsys, *sweep_args(tmp_path / "s", "--backend", "ray", "--workers", "2", tasks="synthetic/navigate", methods="cot", seeds="0"))
+    assert_one_line_error(code, err, "--workers applies to --backend local", "--run-cpus")
