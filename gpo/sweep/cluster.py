@@ -128,13 +128,18 @@ class RayCluster:
         self.limits = limits
         self.cache_path = cache_path
         self.local_cpus = local_cpus
+        self._started = False
 
-    def _connect(self) -> bool:
-        """Joins or starts the cluster; ``True`` when this call started Ray (and must stop it)."""
+    def connect(self) -> None:
+        """Joins or starts the cluster (once; :meth:`run` does it if not done before).
+
+        Raises:
+            ConfigError: Ray cannot start or join the cluster.
+        """
         import ray
 
         if ray.is_initialized():
-            return False
+            return
         address = self.address or os.environ.get("RAY_ADDRESS") or None
         options: dict[str, Any] = {"logging_level": logging.WARNING, "configure_logging": True}
         if address is None:
@@ -151,13 +156,13 @@ class RayCluster:
         finally:
             if main and previous is not None:  # the sweep turns SIGTERM into a clean stop itself
                 signal.signal(signal.SIGTERM, previous)
-        return True
+        self._started = True  # this process started (or joined) Ray, so it stops it after the sweep
 
     def run(self, specs: Sequence[RunSpec], on_start: OnStart, on_done: OnDone) -> None:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        started_here = self._connect()
+        self.connect()
         pending: list = []
         try:
             here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
@@ -180,8 +185,9 @@ class RayCluster:
                 ray.cancel(ref, force=True)
             raise
         finally:
-            if started_here:
+            if self._started:
                 ray.shutdown()
+                self._started = False
 
     @staticmethod
     def _collect(ref: Any, spec: RunSpec, coordinator: Any) -> RunOutcome:

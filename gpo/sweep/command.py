@@ -236,7 +236,9 @@ def _executor(backend: str, workers: int, address, retries: int, run_cpus: float
     from gpo.sweep.cluster import RayCluster
 
     cache = None if dry_run else str(default_cache().path)
-    return RayCluster(address, retries=retries, run_cpus=run_cpus, limits=limits, cache_path=cache)
+    cluster = RayCluster(address, retries=retries, run_cpus=run_cpus, limits=limits, cache_path=cache)
+    cluster.connect()  # before the manifest is written: a cluster that cannot be joined leaves nothing
+    return cluster
 
 
 def _tracker(uri: Optional[str], experiment: str):

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from gpo.errors import BudgetExceeded, ConfigError, SweepBudgetExceeded
 from gpo.lm.budget import Budget, check_limit
-from gpo.sweep.archive import pack_run, unpack_run
+from gpo.sweep.archive import pack_run, recover_run, unpack_run
 
 __all__ = ["Coordinator", "CoordinatorPolicy", "SweepLimits"]
 
@@ -110,6 +110,7 @@ class Coordinator:
 
     def pull(self, name: str) -> bytes:
         """The driver's copy of a run directory, packed (``b""``: not begun)."""
+        recover_run(self._dirs[name])  # a swap that a killed driver left half done
         return pack_run(self._dirs[name])
 
     def push(self, name: str, data: bytes) -> bool:
