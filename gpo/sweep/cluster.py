@@ -80,12 +80,16 @@ def run_task(spec: RunSpec, coordinator: Any, limits: dict[str, Any]) -> tuple[R
         run_dir = Path(tmp) / spec.name
         unpack_run(ray.get(coordinator.pull.remote(spec.name)), run_dir)
 
+        policy = CoordinatorPolicy(coordinator, SweepLimits.from_dict(limits))
+
         def on_event(event: Any) -> None:
             if isinstance(event, checkpoints):  # written just before the event; sent without waiting
+                policy.flush()
                 coordinator.push.remote(spec.name, pack_run(run_dir))
 
-        with use_policy(CoordinatorPolicy(coordinator, SweepLimits.from_dict(limits))):
+        with use_policy(policy):
             outcome = execute_run(dataclasses.replace(spec, run_dir=str(run_dir)), on_event)
+        policy.flush()
         return dataclasses.replace(outcome, node=node, attempts=attempt), pack_run(run_dir)
 
 

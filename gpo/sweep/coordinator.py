@@ -21,6 +21,9 @@ from gpo.sweep.archive import pack_run, recover_run, unpack_run
 
 __all__ = ["Coordinator", "CoordinatorPolicy", "SweepLimits"]
 
+PUT_BATCH = 64
+"""New responses a worker holds before it sends them to the driver's cache."""
+
 _FIRST_WAIT = 0.005
 _LONGEST_WAIT = 0.2
 
@@ -172,6 +175,12 @@ class Coordinator:
 class CoordinatorPolicy:
     """A run's :class:`gpo.lm.shared.SharedPolicy`, answered by the sweep's coordinator actor.
 
+    Each actor call costs the worker a millisecond or more of CPU, as much as a model call's
+    own bookkeeping, so the cache is reached in batches: lookups started in the same turn of
+    the event loop (an evaluation's concurrent examples) go as one call, and new responses
+    are sent every :data:`PUT_BATCH` entries and on :meth:`flush` (at each checkpoint and at
+    the end of the run).
+
     Args:
         handle: The coordinator's Ray actor handle.
         limits: The invocation's limits (without any, no request waits for the actor).
@@ -180,6 +189,8 @@ class CoordinatorPolicy:
     def __init__(self, handle: Any, limits: SweepLimits) -> None:
         self._handle = handle
         self._limited = limits.limited
+        self._lookups: list[tuple[list[str], asyncio.Future]] = []
+        self._puts: dict[str, Any] = {}
 
     async def acquire(self, endpoint: str) -> Optional[str]:
         if not self._limited:
@@ -203,16 +214,52 @@ class CoordinatorPolicy:
         if self._limited:
             self._handle.release.remote(endpoint, lease, calls, tokens, cost)
 
+    def _unsent(self, keys: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
+        """The responses among ``keys`` not sent yet, and the keys to ask the driver for."""
+        keys = list(keys)
+        found = {k: self._puts[k] for k in keys if k in self._puts}
+        return found, [k for k in keys if k not in found]
+
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         import ray
 
-        keys = list(keys)
-        return ray.get(self._handle.get_many.remote(keys)) if keys else {}
+        found, missing = self._unsent(keys)
+        return {**found, **ray.get(self._handle.get_many.remote(missing))} if missing else found
 
     async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        keys = list(keys)
-        return await self._handle.get_many.remote(keys) if keys else {}
+        found, missing = self._unsent(keys)
+        if not missing:
+            return found
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._lookups.append((missing, future))
+        if len(self._lookups) == 1:  # the first of this turn: send them all once the turn is over
+            loop.call_soon(self._send_lookups)
+        return {**found, **await future}
+
+    def _send_lookups(self) -> None:
+        batch, self._lookups = self._lookups, []
+        reply = self._handle.get_many.remote(sorted({k for keys, _ in batch for k in keys}))
+
+        def deliver(done: asyncio.Future) -> None:
+            for keys, future in batch:
+                if future.done():  # its caller was cancelled
+                    continue
+                if done.exception() is not None:
+                    future.set_exception(done.exception())
+                else:
+                    found = done.result()
+                    future.set_result({k: found[k] for k in keys if k in found})
+
+        asyncio.wrap_future(reply.future()).add_done_callback(deliver)
 
     def put_many(self, items: dict[str, Any]) -> None:
-        if items:
-            self._handle.put_many.remote(items)  # in order with this worker's later calls
+        self._puts.update(items)
+        if len(self._puts) >= PUT_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Sends the responses not yet sent (in order with this worker's later calls)."""
+        if self._puts:
+            self._handle.put_many.remote(self._puts)
+            self._puts = {}
