@@ -94,5 +94,13 @@ class BudgetExceeded(GPOError):
     """A call, token or cost budget would be overshot by the next call."""
 
 
+class SweepBudgetExceeded(GPOError):
+    """The budget of a whole sweep is spent: the run stops at its last checkpoint.
+
+    Not a :class:`BudgetExceeded`: a run's own budget ends the run (it is scored and
+    finished), while the sweep's stops it unfinished, to resume when the sweep continues.
+    """
+
+
 class RunInterrupted(GPOError):
     """The run was stopped by Ctrl-C or SIGTERM; its last completed step is saved."""

@@ -91,3 +91,23 @@ def test_the_error_examples_are_the_real_messages(tmp_path):
     for command, expected in pairs:
         done = subprocess.run(["bash", "-c", command], cwd=work, env=env, capture_output=True, text=True, timeout=120)
         assert (done.returncode, done.stderr.strip()) == (2, expected), command
+
+
+def test_the_cluster_and_serving_commands_use_options_that_exist():
+    """Every `gpo` command of the Ray, tracking and serving sections names real options."""
+    from gpo.cli import cli
+
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### On a Ray cluster") : text.index("## In Python")]
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", section, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("#")[0].strip()
+            if line.startswith("gpo "):
+                commands.append(line.split())
+    assert {c[1] for c in commands} == {"sweep", "optimize"} and len(commands) == 3
+    for words in commands:
+        command = cli.commands[words[1]]
+        options = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+        used = [w for w in words[2:] if w.startswith("--")]
+        assert used and all(w in options for w in used), [w for w in used if w not in options]

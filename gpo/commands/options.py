@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence
 
 import click
 
-__all__ = ["console", "data_dir_option", "model_option", "request_options", "task_argument", "one_task", "SectionedCommand"]
+__all__ = ["console", "data_dir_option", "mlflow_options", "model_option", "request_options", "task_argument", "one_task", "SectionedCommand"]
 
 
 def console():
@@ -23,6 +23,15 @@ def data_dir_option(f):
         type=click.Path(file_okay=False, path_type=Path),
         envvar="GPO_DATA_DIR",
         help="Data folder: gpo-splits, instruction-induction, or a folder holding them (default: $GPO_DATA_DIR).",
+    )(f)
+
+
+def mlflow_options(f):
+    """``--mlflow [TRACKING_URI]`` and ``--mlflow-experiment NAME`` (see :mod:`gpo.sweep.tracking`)."""
+    f = click.option("--mlflow-experiment", default="gpo", show_default=True, help="The MLflow experiment of --mlflow.")(f)
+    return click.option(
+        "--mlflow", "mlflow_uri", is_flag=False, flag_value="", default=None, metavar="[TRACKING_URI]",
+        help="Log to MLflow (the mlflow extra); without a URI, MLflow's default ($MLFLOW_TRACKING_URI).",
     )(f)
 
 

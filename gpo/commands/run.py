@@ -11,7 +11,9 @@ from typing import Any, Optional
 import click
 
 from gpo.commands.interrupt import run_interruptibly
-from gpo.commands.options import SectionedCommand, console, data_dir_option, model_option, one_task, request_options, task_argument
+from gpo.commands.options import (
+    SectionedCommand, console, data_dir_option, mlflow_options, model_option, one_task, request_options, task_argument,
+)
 from gpo.optim.presets import PRESETS
 from gpo.sizes import most
 
@@ -37,7 +39,7 @@ SECTIONS = (
         "clip_over_budget", "reject_over_budget", "max_resample_rounds", "tie_break", "test_every_step",
     )),
     ("Budget", ("max_calls", "max_tokens", "max_cost", "role_budgets", "patience", "dry_run")),
-    ("Output", ("run_dir", "as_json", "quiet", "--help")),
+    ("Output", ("run_dir", "as_json", "quiet", "mlflow_uri", "mlflow_experiment", "--help")),
 )
 """The sections of ``gpo optimize --help``, by parameter name."""
 
@@ -94,10 +96,12 @@ SECTIONS = (
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the best prompt and its scores (a dry run: its estimate).")
+@mlflow_options
 def optimize(task_spec, task_option, method, protocol, as_json, quiet, no_cache, num_candidates, model,
-             max_calls, max_tokens, max_cost, role_budgets, **kw) -> None:
+             max_calls, max_tokens, max_cost, role_budgets, mlflow_uri, mlflow_experiment, **kw) -> None:
     """Optimize the instruction of TASK with GPO or a baseline, and write a run directory."""
     from gpo.api import optimize_async
+    from gpo.sweep.tracking import tracker
 
     task_spec = one_task(task_spec, task_option)
     if kw.get("steps") is not None and kw.get("epochs") is not None:
@@ -107,6 +111,7 @@ def optimize(task_spec, task_option, method, protocol, as_json, quiet, no_cache,
     from gpo.progress import make_progress
 
     budget = parse_budget(max_calls, max_tokens, max_cost, role_budgets)
+    mlflow = tracker(mlflow_uri, mlflow_experiment)  # before the run: a bad URI fails at once
     progress = make_progress("quiet" if quiet or as_json else "auto")
     try:
         result = run_interruptibly(
@@ -126,6 +131,8 @@ def optimize(task_spec, task_option, method, protocol, as_json, quiet, no_cache,
         if progress is not None:
             progress.close()
     _report(result, as_json, quiet)
+    if mlflow is not None and result.run_dir is not None:
+        click.echo(f"mlflow run: {mlflow.log_directory(result.run_dir)}", err=True)
 
 
 def parse_budget(max_calls, max_tokens, max_cost, role_budgets) -> dict:

@@ -22,7 +22,7 @@ from gpo.concurrency import gather_all
 from gpo.errors import ConfigError, LMError
 import gpo.lm.ncap as ncap
 from gpo.lm.budget import Budget
-from gpo.lm.cache import ResponseCache, default_cache
+from gpo.lm.cache import ResponseCache, default_cache, get_many_async
 from gpo.lm.ledger import Ledger
 from gpo.lm.limits import (
     EndpointLimits,
@@ -33,6 +33,7 @@ from gpo.lm.limits import (
     slow_after,
 )
 from gpo.lm.pricing import call_cost, load_prices
+from gpo.lm.shared import current_policy
 from gpo.lm.types import Completion, Message, RawCompletion, Request, Usage
 
 log = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ class LM(abc.ABC):
         keys = [request.sample_key(identity, i) for i in range(n)]
         texts: list[Optional[str]] = [None] * n
         if self.cache is not None:
-            found = self.cache.get_many(keys)
+            found = await get_many_async(self.cache, keys)
             for i, key in enumerate(keys):
                 if key in found:
                     texts[i] = found[key]["text"]
@@ -278,20 +279,31 @@ class LM(abc.ABC):
         limits = endpoint_limits(self.endpoint, self.concurrency, self.rpm)
         loop = asyncio.get_running_loop()
 
+        shared = current_policy()  # a sweep's cap per endpoint and budget, across processes
+
         async def attempt() -> RawCompletion:
             async with limits.semaphore:
                 if self.budget is not None:
                     self.budget.check(usage.role)
-                await limits.rate.acquire()
-                await self._prepare()
-                slow = loop.call_later(slow_after(self.timeout), self._warn_slow, limits)
+                lease = await shared.acquire(self.endpoint) if shared is not None else None
+                paid: Optional[RawCompletion] = None
                 try:
-                    return await self._generate(sub)
-                except asyncio.CancelledError:  # sent, and its answer lost to a stop (Ctrl-C, SIGTERM, a budget)
-                    usage.failed_requests += 1
-                    raise
+                    await limits.rate.acquire()
+                    await self._prepare()
+                    slow = loop.call_later(slow_after(self.timeout), self._warn_slow, limits)
+                    try:
+                        paid = await self._generate(sub)
+                        return paid
+                    except asyncio.CancelledError:  # sent, and its answer lost to a stop (Ctrl-C, SIGTERM, a budget)
+                        usage.failed_requests += 1
+                        raise
+                    finally:
+                        slow.cancel()
                 finally:
-                    slow.cancel()
+                    if shared is not None:
+                        tokens = paid.input_tokens + paid.output_tokens if paid is not None else 0
+                        cost = self.cost(paid.input_tokens, paid.output_tokens) if paid is not None else 0.0
+                        shared.release(self.endpoint, lease, calls=int(paid is not None), tokens=tokens, cost=cost)
 
         def count_retry(exc: Exception) -> None:
             usage.retries += 1

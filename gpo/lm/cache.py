@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Generator, Iterable, Optional
 
 from gpo.errors import ConfigError
 
@@ -140,6 +140,13 @@ def default_cache() -> ResponseCache:
         return _default[path]
 
 
+async def get_many_async(cache: Any, keys: list[str]) -> dict[str, Any]:
+    """``cache.get_many(keys)``, awaited when the cache has an ``aget_many`` (so that a remote
+    cache does not hold up the event loop's other requests while it answers)."""
+    aget = getattr(cache, "aget_many", None)
+    return await aget(keys) if aget is not None else cache.get_many(keys)
+
+
 class LayeredCache:
     """Several caches read in order and written together.
 
@@ -156,18 +163,38 @@ class LayeredCache:
             raise ValueError("a layered cache needs at least one layer")
         self.layers = layers
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        keys = list(keys)
+    def _lookups(self, keys: list[str]) -> Generator[tuple[Any, list[str]], Optional[dict[str, Any]], dict[str, Any]]:
+        """Asks each layer after the first for the keys still missing: yields ``(layer, keys)``,
+        takes the layer's hits back (copied into the first layer), returns all that was found."""
         found = self.layers[0].get_many(keys)
         for layer in self.layers[1:]:
             missing = [k for k in keys if k not in found]
             if not missing:
                 break
-            hits = layer.get_many(missing)
+            hits = yield layer, missing
             if hits:
                 self.layers[0].put_many(hits)
                 found.update(hits)
         return found
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        lookups = self._lookups(list(keys))
+        try:
+            layer, missing = next(lookups)
+            while True:
+                layer, missing = lookups.send(layer.get_many(missing))
+        except StopIteration as done:
+            return done.value
+
+    async def aget_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """:meth:`get_many` that awaits the layers that answer asynchronously (a remote cache)."""
+        lookups = self._lookups(list(keys))
+        try:
+            layer, missing = next(lookups)
+            while True:
+                layer, missing = lookups.send(await get_many_async(layer, missing))
+        except StopIteration as done:
+            return done.value
 
     def get(self, key: str) -> Optional[Any]:
         return self.get_many([key]).get(key)

@@ -10,6 +10,7 @@ from typing import Optional
 from gpo.lm.budget import Budget
 from gpo.lm.cache import LayeredCache, ResponseCache, default_cache
 from gpo.lm.ledger import Ledger
+from gpo.lm.shared import current_policy
 from gpo.lm.types import Usage
 from gpo.runs.rundir import RunDir
 
@@ -75,10 +76,16 @@ class RunSession:
 
     def cache(self):
         """The cache the run's models use (``False`` when there is none)."""
-        layers = [c for c in (self.record, default_cache() if self.shared_cache else None) if c is not None]
+        layers = [c for c in (self.record, self._shared() if self.shared_cache else None) if c is not None]
         if not layers:
             return False
         return layers[0] if len(layers) == 1 else LayeredCache(layers)
+
+    @staticmethod
+    def _shared():
+        """The shared layer: the sweep's cache when a policy is set (a cluster run), else ``GPO_HOME``'s."""
+        policy = current_policy()
+        return policy if policy is not None else default_cache()
 
     def close(self) -> None:
         """Closes the usage file and the record (folding its write-ahead log into the file)."""

@@ -1,10 +1,10 @@
 """Where a sweep's runs execute: one small interface, and a local process pool behind it.
 
 An :class:`Executor` gets the runs to do and two callbacks: ``on_start(name, host, pid,
-time)`` when a run begins somewhere, and ``on_done(outcome)`` with its
+time[, node])`` when a run begins somewhere, and ``on_done(outcome)`` with its
 :class:`~gpo.sweep.worker.RunOutcome`. It knows nothing of plans, manifests or tables, so a
-cluster backend (Ray: a remote :func:`~gpo.sweep.worker.execute_run` per spec, ``on_start``
-from the task's first report) fits behind the same interface without touching them.
+cluster backend (:class:`gpo.sweep.cluster.RayCluster`: a remote
+:func:`~gpo.sweep.worker.execute_run` per spec) fits behind the same interface.
 
 :class:`LocalPool` runs each spec in a :class:`concurrent.futures.ProcessPoolExecutor`
 worker started with ``spawn`` (a fresh interpreter: no inherited SQLite connection, no
@@ -28,8 +28,8 @@ __all__ = ["Executor", "LocalPool", "OnDone", "OnStart"]
 
 log = logging.getLogger(__name__)
 
-OnStart = Callable[[str, str, int, float], None]
-"""``on_start(name, host, pid, started)``: a run began."""
+OnStart = Callable[..., None]
+"""``on_start(name, host, pid, started, node=None)``: a run began (``node``: a cluster node's id)."""
 
 OnDone = Callable[[RunOutcome], None]
 """``on_done(outcome)``: a run ended, finished or failed."""

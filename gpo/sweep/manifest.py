@@ -11,9 +11,16 @@ Layout::
     {"format": 1, "created": ISO time, "updated": ISO time,
      "plan": {"tasks", "methods", "seeds", "grid", "options"},
      "runs": [{"name", "dir", "task", "method", "preset", "parts", "seed",
-               "status": "pending" | "running" | "finished" | "failed",
+               "status": "pending" | "running" | "finished" | "failed" | "stopped",
                "action": "started" | "resumed" | null, "error", "stopped_reason",
-               "host", "pid", "started", "ended", "seconds", "attempts"}]}
+               "host", "node", "pid", "started", "ended", "seconds", "attempts",
+               "retries"}]}
+
+``host`` and ``node`` say where the run executed (``node`` is the Ray node id on a
+cluster, ``null`` on the local pool); ``attempts`` counts every start of the run over all
+invocations, and ``retries`` the restarts of its last invocation after its worker was lost.
+A ``stopped`` run was halted unfinished by the sweep's shared budget and continues on the
+next invocation.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ __all__ = ["MANIFEST_FILE", "STATUSES", "Manifest", "now_iso"]
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = 1
-STATUSES = ("pending", "running", "finished", "failed")
+STATUSES = ("pending", "running", "finished", "failed", "stopped")
 
 
 def now_iso(t: Optional[float] = None) -> str:
@@ -76,11 +83,13 @@ class Manifest:
                     "error": None,
                     "stopped_reason": None,
                     "host": None,
+                    "node": None,
                     "pid": None,
                     "started": None,
                     "ended": None,
                     "seconds": None,
                     "attempts": 0,
+                    "retries": 0,
                 }
             )
         return cls(Path(root), plan, runs, now_iso())
@@ -147,9 +156,9 @@ class Manifest:
             out[r["status"]] = out.get(r["status"], 0) + 1
         return out
 
-    def mark_running(self, name: str, host: str, pid: int, started: float) -> None:
+    def mark_running(self, name: str, host: str, pid: int, started: float, node: Optional[str] = None) -> None:
         r = self.entry(name)
-        r.update(status="running", host=host, pid=pid, started=now_iso(started), ended=None, seconds=None, error=None)
+        r.update(status="running", host=host, node=node, pid=pid, started=now_iso(started), ended=None, seconds=None, error=None)
 
     def mark_done(self, outcome: Any) -> None:
         """Records a :class:`gpo.sweep.worker.RunOutcome`."""
@@ -160,11 +169,13 @@ class Manifest:
             error=outcome.error,
             stopped_reason=outcome.stopped_reason,
             host=outcome.host,
+            node=outcome.node,
             pid=outcome.pid,
             started=now_iso(outcome.started),
             ended=now_iso(outcome.ended),
             seconds=round(outcome.ended - outcome.started, 3),
-            attempts=int(r.get("attempts") or 0) + (0 if outcome.action == "skipped" else 1),
+            attempts=int(r.get("attempts") or 0) + (0 if outcome.action == "skipped" else outcome.attempts),
+            retries=outcome.attempts - 1,
         )
 
     def mark_pending(self, name: str) -> None:

@@ -161,8 +161,8 @@ def run_sweep(
     progress = SweepProgress(total=len(specs), already_finished=len(specs) - len(todo))
     manifest.save()
 
-    def on_start(name: str, host: str, pid: int, started: float) -> None:
-        manifest.mark_running(name, host, pid, started)
+    def on_start(name: str, host: str, pid: int, started: float, node: Optional[str] = None) -> None:
+        manifest.mark_running(name, host, pid, started, node)
         manifest.save()
         if on_event:
             on_event("running", manifest.entry(name))

@@ -4,7 +4,8 @@
 finished and is skipped; ``checkpoint.json`` means it was interrupted and is resumed with
 :func:`gpo.api.resume`; otherwise it starts with :func:`gpo.api.optimize`. A failure is
 returned as an outcome with a one-line message, never raised, so one bad run does not stop
-the sweep.
+the sweep. A run stopped by the sweep's shared budget (:class:`gpo.errors.SweepBudgetExceeded`)
+ends ``stopped``: unfinished, at its last checkpoint, to resume when the sweep continues.
 
 Every run reads and writes the shared response cache (``$GPO_HOME/cache.db``, SQLite in
 write-ahead-log mode with a busy time-out), which several processes can use at once; each
@@ -19,7 +20,7 @@ import socket
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from gpo.sweep.plan import RunSpec
 
@@ -32,7 +33,7 @@ class RunOutcome:
 
     Attributes:
         name: The run's name in the sweep.
-        status: ``finished`` or ``failed``.
+        status: ``finished``, ``failed`` or ``stopped`` (by the sweep's budget).
         action: ``skipped`` (already finished), ``resumed`` or ``started``.
         error: The failure in one line (``None`` when finished).
         stopped_reason: The run's own stop reason (``completed``, a budget, …).
@@ -40,6 +41,9 @@ class RunOutcome:
         pid: The process that ran it.
         started: Start time (seconds since the epoch).
         ended: End time.
+        node: The cluster node (``None`` on the local pool).
+        attempts: Times the run was started in this sweep invocation (more than one when
+            its worker was lost and the run was retried).
     """
 
     name: str
@@ -51,6 +55,8 @@ class RunOutcome:
     pid: int
     started: float
     ended: float
+    node: Optional[str] = None
+    attempts: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,9 +79,17 @@ def one_line_error(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
-def execute_run(spec: RunSpec) -> RunOutcome:
-    """Skips, resumes or starts one run, and says how it ended (never raises ``Exception``)."""
+def execute_run(spec: RunSpec, on_event: Optional[Callable[[Any], None]] = None) -> RunOutcome:
+    """Skips, resumes or starts one run, and says how it ended (never raises ``Exception``).
+
+    Args:
+        spec: The run.
+        on_event: The run's progress listener (see :mod:`gpo.runs.events`).
+    """
+    import asyncio
+
     import gpo.api
+    from gpo.errors import SweepBudgetExceeded
 
     host, pid = where()
     started = time.time()
@@ -86,11 +100,13 @@ def execute_run(spec: RunSpec) -> RunOutcome:
             action = "skipped"
         elif (run_dir / "checkpoint.json").exists():
             action = "resumed"
-            gpo.api.resume(run_dir)
+            asyncio.run(gpo.api.resume_async(run_dir, on_event=on_event))
         else:
             action = "started"
-            gpo.api.optimize(spec.task, spec.preset, **spec.optimize_kwargs())
+            gpo.api.optimize(spec.task, spec.preset, **spec.optimize_kwargs(), on_event=on_event)
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
         return RunOutcome(spec.name, "finished", action, None, summary.get("stopped_reason"), host, pid, started, time.time())
+    except SweepBudgetExceeded as exc:
+        return RunOutcome(spec.name, "stopped", action, one_line_error(exc), None, host, pid, started, time.time())
     except Exception as exc:  # recorded in the manifest; the sweep goes on
         return RunOutcome(spec.name, "failed", action, one_line_error(exc), None, host, pid, started, time.time())
