@@ -25,7 +25,12 @@ import sys
 import time
 from pathlib import Path
 
-II_TASKS = ("first_word_letter", "letters_list", "num_to_verbal", "diff", "second_word_letter", "sentence_similarity")
+# The six tasks on which an instruction written from the task's one-line description (plus,
+# for diff, "Answer with the result only.") lifts the 0.5B task model above 0.15 on 12 eval
+# examples: there is something for an optimizer to find. letters_list and sentence_similarity
+# stayed at 0 with any instruction tried (the model echoes the word; it rates without the
+# label), so they are left out; they are measured the same way for every method.
+II_TASKS = ("first_word_letter", "num_to_verbal", "diff", "rhymes", "second_word_letter", "translation_en-es")
 BBH_LITE = ("navigate", "movie_recommendation", "object_counting", "word_sorting")
 OPTIMIZERS = ("gpo", "ape", "apo", "opro", "pe2")
 REFERENCES = ("cot", "empty")

@@ -44,10 +44,13 @@ class LMError(GPOError):
         status: HTTP status of the failure, when there was one.
         attempts: At most this many attempts for a failure of this kind, whatever the
             retry policy allows (``None``: the policy decides).
+        timed_out: The request got no answer within its time-out. A server that has
+            answered nothing yet is then not retried: it may never answer.
     """
 
     retryable: bool = False
     attempts: int | None = None
+    timed_out: bool = False
 
     def __init__(
         self, message: str, *, hint: str | None = None, status: int | None = None

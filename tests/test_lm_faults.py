@@ -3,6 +3,8 @@
 import asyncio
 import logging
 
+import time
+
 import pytest
 
 from gpo.errors import ConfigError, LMBadRequestError, LMConnectionError, LMServerError
@@ -110,9 +112,11 @@ def test_retries_come_from_the_policy_then_gpo_retries(monkeypatch, capsys):
 
 
 async def test_a_time_out_names_the_endpoint_and_how_to_allow_more():
-    with OpenAICompatServer(statuses=["hang"] * 2, hang_s=30) as server:
+    # A server that has answered before is retried after a time-out...
+    with OpenAICompatServer(statuses=[200, "hang", "hang"], hang_s=30) as server:
         url = server.url
         lm = get_lm(f"openai:m@{url}", cache=False, timeout=0.3, retry=RetryPolicy(2, 0.001, 0.002))
+        await lm([{"role": "user", "content": "first"}])
         with pytest.raises(LMConnectionError) as info:
             await lm([{"role": "user", "content": "hi"}])
         await lm.aclose()
@@ -120,6 +124,18 @@ async def test_a_time_out_names_the_endpoint_and_how_to_allow_more():
     assert f"{url} did not answer within 0.3 s (gave up after 2 attempts)" in text
     assert "--timeout" in text and "GPO_TIMEOUT" in text
     assert lm.ledger.summary()["task"]["failed_requests"] == 2
+
+
+async def test_a_server_that_never_answered_fails_after_one_time_out():
+    with OpenAICompatServer(statuses=["hang"] * 3, hang_s=30) as server:
+        lm = get_lm(f"openai:m@{server.url}", cache=False, timeout=0.3, retry=RetryPolicy(9, 0.001, 0.002))
+        started = time.perf_counter()
+        with pytest.raises(LMConnectionError, match=r"did not answer within 0\.3 s") as info:
+            await lm([{"role": "user", "content": "hi"}])
+        waited = time.perf_counter() - started
+        await lm.aclose()
+        seen = len(server.requests)
+    assert seen == 1 and waited < 2.0 and "gave up" not in str(info.value)
 
 
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])

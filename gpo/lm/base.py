@@ -293,7 +293,12 @@ class LM(abc.ABC):
                     slow = loop.call_later(slow_after(self.timeout), self._warn_slow, limits)
                     try:
                         paid = await self._generate(sub)
+                        limits.answered = True
                         return paid
+                    except LMError as exc:
+                        if exc.timed_out and not limits.answered:  # a server that never answers: fail after one --timeout
+                            exc.attempts = 1
+                        raise
                     except asyncio.CancelledError:  # sent, and its answer lost to a stop (Ctrl-C, SIGTERM, a budget)
                         usage.failed_requests += 1
                         raise

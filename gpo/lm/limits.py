@@ -189,6 +189,7 @@ class EndpointLimits:
         self.rate = RateLimiter(rpm)
         self.concurrency = concurrency
         self.warned_slow = False  # one slow-request warning per endpoint
+        self.answered = False  # has any request here succeeded? (time-outs before that are not retried)
         self.retried: set[tuple[str, str]] = set()  # kinds of failure already shown as retried
 
 

@@ -121,11 +121,13 @@ def connection_failure(exc: BaseException) -> str:
 
 def _timed_out(where: str, timeout: Optional[float]) -> LMConnectionError:
     within = f" within {timeout:g} s" if timeout else " in time"
-    return LMConnectionError(
+    error = LMConnectionError(
         f"{where} did not answer{within}",
         hint="allow more seconds per request with --timeout or GPO_TIMEOUT, "
         "or send fewer requests at once",
     )
+    error.timed_out = True
+    return error
 
 
 def translate_error(exc: Exception, where: str, timeout: Optional[float] = None) -> LMError:
