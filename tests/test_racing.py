@@ -124,7 +124,7 @@ def test_racing_round_trips_and_is_recorded_in_the_run_configuration(tmp_path):
     optimize(TASK, "gpo", model="fake:", steps=1, eval_limit=12, test_limit=4, run_dir=tmp_path / "r",
              racing=True, racing_confidence=0.75, report=False)
     saved = load_run_config(tmp_path / "r").optimizer
-    assert saved.evaluation == Racing(confidence=0.75) and saved.describe()["evaluation"] == "racing(0.75, 8)"
+    assert saved.evaluation == Racing(confidence=0.75) and saved.describe()["evaluation"] == "racing(0.75, 4)"
     with pytest.raises(Exception, match="confidence"):
         Racing(confidence=1.0)
 

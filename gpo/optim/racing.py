@@ -228,7 +228,7 @@ class Racing(Evaluation):
     """
 
     confidence: float = 0.9
-    min_slice: int = 8
+    min_slice: int = 4
     name = "racing"
 
     def __post_init__(self) -> None:
