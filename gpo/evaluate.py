@@ -7,8 +7,6 @@ whatever the concurrency. Failed calls are counted, never scored as wrong answer
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Optional, Sequence
@@ -145,35 +143,33 @@ class Evaluator:
         prompt: str,
         example: Example,
         index: int,
-        gate: Optional[asyncio.Semaphore] = None,
         affinity: Optional[int] = None,
     ) -> ExampleResult:
         key = (prompt, example.id)
         if key in self._memo:
             cached = self._memo[key]
             return ExampleResult(**{**cached.__dict__, "index": index})
-        async with gate or contextlib.nullcontext():
-            first = self.task.messages(prompt, example)
-            final: Optional[str] = None
-            try:
-                out = (
-                    await self.lm(first, max_tokens=self.max_tokens, role=self.role, affinity=affinity)
+        first = self.task.messages(prompt, example)
+        final: Optional[str] = None
+        try:
+            out = (
+                await self.lm(first, max_tokens=self.max_tokens, role=self.role, affinity=affinity)
+            ).text
+            parsed_text = out
+            if self.two_round:
+                msgs = self.follow_up_messages(first, out, example)
+                final = (
+                    await self.lm(
+                        msgs, max_tokens=self.follow_up_max_tokens, role=self.role, affinity=affinity
+                    )
                 ).text
-                parsed_text = out
-                if self.two_round:
-                    msgs = self.follow_up_messages(first, out, example)
-                    final = (
-                        await self.lm(
-                            msgs, max_tokens=self.follow_up_max_tokens, role=self.role, affinity=affinity
-                        )
-                    ).text
-                    parsed_text = final
-            except LMError as exc:
-                failed = ExampleResult(
-                    index, example.id, example.input, example.target, None, 0.0, error=exc.message
-                )
-                failed._exc = exc  # type: ignore[attr-defined]
-                return failed
+                parsed_text = final
+        except LMError as exc:
+            failed = ExampleResult(
+                index, example.id, example.input, example.target, None, 0.0, error=exc.message
+            )
+            failed._exc = exc  # type: ignore[attr-defined]
+            return failed
         prediction = self.format.extract(parsed_text, example.input)
         if prediction is None and final is not None:
             # The follow-up answer had nothing parsable; the first answer may.
@@ -205,9 +201,16 @@ class Evaluator:
         elif limit is not None:
             examples = list(examples)[:limit]
         started = time.perf_counter()
-        gate = asyncio.Semaphore(self.concurrency)
-        results = await gather_all(self._one(prompt, ex, i, gate) for i, ex in enumerate(examples))
-        return self._result(prompt, list(results), split, time.perf_counter() - started)
+        examples = list(examples)
+        results: list[Optional[ExampleResult]] = [None] * len(examples)
+        pending = iter(range(len(examples)))
+
+        async def worker() -> None:  # `concurrency` workers, not a task per example
+            for i in pending:  # shared: each example goes to the first free worker
+                results[i] = await self._one(prompt, examples[i], i)
+
+        await gather_all(worker() for _ in range(min(self.concurrency, len(examples))))
+        return self._result(prompt, results, split, time.perf_counter() - started)  # type: ignore[arg-type]
 
     def _result(
         self, prompt: str, results: list[ExampleResult], split: Optional[str], seconds: float
