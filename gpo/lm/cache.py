@@ -12,7 +12,6 @@ import json
 import sqlite3
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -32,9 +31,10 @@ class ResponseCache:
 
     Write-ahead logging and a busy time-out let several processes read and write the same
     file at once; a write is one short transaction, so a killed process loses at most the
-    entries it was writing. In an event loop, :meth:`aput_many` commits on a writer thread
-    and groups the writes that arrive meanwhile into one transaction; each caller resumes
-    only once its entries are committed, so nothing counts as answered before it is stored.
+    entries it was writing. In an event loop, :meth:`aput_many` groups the writes of the
+    calls that finish in the same turn of the loop into one transaction; each caller
+    resumes only once its entries are committed, so nothing counts as answered before it
+    is stored.
 
     Args:
         path: The SQLite file (created with its folder if missing).
@@ -51,25 +51,19 @@ class ResponseCache:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = self._connect()
+            self._conn = sqlite3.connect(
+                str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA busy_timeout=30000")
             self._init_schema()
-            self._reads = self._connect()  # reads never wait for the writer thread's commit
         except (sqlite3.DatabaseError, OSError) as exc:
             raise ConfigError(
                 f"cannot open the response cache {self.path}: {exc}",
                 hint="set GPO_HOME to a writable folder, or delete the damaged file",
             ) from exc
         self._lock = threading.Lock()
-        self._read_lock = threading.Lock()
         self._pending: list[tuple[dict[str, Any], asyncio.Future]] = []
-        self._pending_lock = threading.Lock()
-        self._writing = False
-        self._executor: Optional[ThreadPoolExecutor] = None
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=30000")
-        return conn
+        self._pending_loop: Optional[asyncio.AbstractEventLoop] = None
 
     def _init_schema(self) -> None:
         # Switching a new file to WAL can fail with "locked" at once (no busy wait) while
@@ -92,14 +86,14 @@ class ResponseCache:
         if not keys:
             return {}
         out: dict[str, Any] = {}
-        with self._read_lock:
+        with self._lock:
             if len(keys) == 1:  # the usual call: one sample
-                row = self._reads.execute("SELECT value FROM responses WHERE key = ?", keys).fetchone()
+                row = self._conn.execute("SELECT value FROM responses WHERE key = ?", keys).fetchone()
                 return {keys[0]: json.loads(row[0])} if row else {}
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self._reads.execute(
+                rows = self._conn.execute(
                     f"SELECT key, value FROM responses WHERE key IN ({marks})", chunk
                 ).fetchall()
                 out.update((k, json.loads(v)) for k, v in rows)
@@ -130,55 +124,42 @@ class ResponseCache:
                 raise
 
     async def aput_many(self, items: dict[str, Any]) -> None:
-        """Like :meth:`put_many`, returning once the values are committed; the commit runs
-        on the cache's writer thread together with the writes that came while the previous
-        one ran (a group commit), so the event loop neither waits for the disk nor pays a
-        transaction per call.
+        """Like :meth:`put_many`, committed in one transaction with the writes of every call
+        that reaches this point in the same turn of the event loop (a group commit); returns
+        once committed.
 
         A caller cancelled while it waits does not stop the write.
         """
         if not items:
             return
         loop = asyncio.get_running_loop()
+        if not self._pending or self._pending_loop is not loop:
+            if self._pending:  # left by an event loop that ended before its turn came
+                self._commit_pending()
+            self._pending_loop = loop
+            loop.call_soon(self._commit_pending)
         done = loop.create_future()
-        with self._pending_lock:
-            self._pending.append((items, done))
-            start, self._writing = not self._writing, True
-        if start:
-            self._writer().submit(self._drain)
+        self._pending.append((items, done))
         await asyncio.shield(done)
 
-    def _writer(self) -> ThreadPoolExecutor:
-        with self._pending_lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="gpo-cache-writer")
-            return self._executor
-
-    def _drain(self) -> None:
-        """The writer thread: commits what is pending, batch after batch, then stops."""
-        while True:
-            with self._pending_lock:
-                batch, self._pending = self._pending, []
-                if not batch:
-                    self._writing = False
-                    return
-            merged: dict[str, Any] = {}
-            for items, _ in batch:
-                for key, value in items.items():
-                    merged.setdefault(key, value)
-            error: Optional[BaseException] = None
-            try:
-                self.put_many(merged)
-            except BaseException as exc:  # each caller gets the error
-                error = exc
-            loops: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
-            for _, done in batch:
-                loops.setdefault(done.get_loop(), []).append(done)
-            for loop, futures in loops.items():
-                try:
-                    loop.call_soon_threadsafe(_settle, futures, error)
-                except RuntimeError:  # that event loop has ended
-                    pass
+    def _commit_pending(self) -> None:
+        batch, self._pending = self._pending, []
+        merged: dict[str, Any] = {}
+        for items, _ in batch:
+            for key, value in items.items():
+                merged.setdefault(key, value)
+        error: Optional[BaseException] = None
+        try:
+            self.put_many(merged)
+        except Exception as exc:  # each caller gets the error
+            error = exc
+        for _, done in batch:
+            if done.done() or done.get_loop().is_closed():
+                continue
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
 
     def __len__(self) -> int:
         with self._lock:
@@ -186,17 +167,12 @@ class ResponseCache:
 
     def close(self) -> None:
         """Closes the connection (the last one to close folds the write-ahead log into the file)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)  # the pending writes first
-            self._executor = None
         with self._lock:
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error:
                 pass
             self._conn.close()
-        with self._read_lock:
-            self._reads.close()
 
 
 async def put_async(cache: Any, items: dict[str, Any]) -> None:
@@ -206,16 +182,6 @@ async def put_async(cache: Any, items: dict[str, Any]) -> None:
         await cache.aput_many(items)
     else:
         cache.put_many(items)
-
-
-def _settle(futures: list[asyncio.Future], error: Optional[BaseException]) -> None:
-    for done in futures:
-        if done.done():
-            continue
-        if error is None:
-            done.set_result(None)
-        else:
-            done.set_exception(error)
 
 
 _default: dict[Path, ResponseCache] = {}
