@@ -129,6 +129,15 @@ def test_racing_round_trips_and_is_recorded_in_the_run_configuration(tmp_path):
         Racing(confidence=1.0)
 
 
+def test_a_sweep_can_compare_runs_with_and_without_racing():
+    from gpo.sweep.plan import parse_grid
+    from gpo.sweep.records import method_of_run
+
+    assert parse_grid(["racing=false,true", "racing_min_slice=4,8"]) == {"racing": [False, True], "racing_min_slice": [4, 8]}
+    config = RunConfig.build(TASK, "gpo", steps=1, racing=True).to_dict()
+    assert method_of_run("gpo", config) == "gpo[racing=true]"
+
+
 def test_the_cli_turns_racing_on(tmp_path):
     from click.testing import CliRunner
 
