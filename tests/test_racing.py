@@ -208,3 +208,24 @@ def test_sigkill_in_the_middle_of_a_race_then_resume_repeats_no_answered_call(tm
             in_flight = 8
             assert reference <= len(server.requests) <= reference + in_flight
             assert abs(paid_requests(run_dir) - reference) <= in_flight
+
+
+def test_a_failed_call_in_a_small_slice_does_not_stop_the_race(tmp_path):
+    """One failed example in 24 is within the error rate the whole split allows (5 %); in a
+    slice of 4 it would be 25 %, so slices are not checked, the whole split is."""
+    from gpo.errors import LMBadRequestError
+    from gpo.lm import FakeLM
+    from gpo.tasks import load_task
+
+    broken = load_task(TASK).split("eval")[5].input
+
+    class OneBadExample(FakeLM):
+        async def _generate(self, request):
+            if broken in request.messages[0]["content"]:
+                raise LMBadRequestError("this example always fails")
+            return await super()._generate(request)
+
+    result = optimize(TASK, "gpo", model=OneBadExample(), optimizer_model="fake:", steps=2, eval_limit=24, test_limit=4,
+                      run_dir=False, trajectory="recency", racing=True, racing_min_slice=4, report=False)
+    assert result.state.step == 2
+    assert any(c.dropped_after for c in result.state.candidates)

@@ -247,7 +247,9 @@ class Racing(Evaluation):
         order = [examples[i] for i in race_order(len(examples), objective.seed, step)]
 
         async def score_slice(live: list[int], start: int, end: int) -> list[Scores]:
-            results = await objective.score_on_many([prompts[i] for i in live], order[start:end], split="eval")
+            results = await objective.score_on_many(
+                [prompts[i] for i in live], order[start:end], split="eval", check_errors=False
+            )
             return [[None if r.error else r.score for r in res.results] for res in results]
 
         outcome = await race(len(prompts), len(order), score_slice, confidence=self.confidence, min_slice=self.min_slice)
