@@ -297,3 +297,20 @@ async def test_a_call_stopped_while_its_answer_is_stored_keeps_the_answer_and_it
         await call
     assert len(cache) == 1 and lm.ledger.summary()["task"]["requests"] == 1
     cache.close()
+
+
+async def test_a_layered_cache_commits_every_layer_before_the_call_returns(tmp_path):
+    import asyncio
+
+    from gpo.lm.cache import LayeredCache
+
+    record, shared = ResponseCache(tmp_path / "record.db"), ResponseCache(tmp_path / "shared.db")
+    lm = ScriptedLM(default=lambda r: "Yes", cache=LayeredCache([record, shared]), concurrency=16)
+
+    async def one(i):
+        await lm([{"role": "user", "content": f"Q{i}"}])
+        key = Request(({"role": "user", "content": f"Q{i}"},)).sample_key(lm.identity(), 0)
+        assert record.get(key) and shared.get(key)
+
+    await asyncio.gather(*(one(i) for i in range(20)))
+    assert len(record) == len(shared) == 20

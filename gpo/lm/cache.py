@@ -130,8 +130,12 @@ class ResponseCache:
 
         A caller cancelled while it waits does not stop the write.
         """
-        if not items:
-            return
+        if items:
+            await asyncio.shield(self.enqueue(items))
+
+    def enqueue(self, items: dict[str, Any]) -> asyncio.Future:
+        """Queues values for this turn's group commit; the future is done once they are
+        committed (see :meth:`aput_many`)."""
         loop = asyncio.get_running_loop()
         if not self._pending or self._pending_loop is not loop:
             if self._pending:  # left by an event loop that ended before its turn came
@@ -140,7 +144,7 @@ class ResponseCache:
             loop.call_soon(self._commit_pending)
         done = loop.create_future()
         self._pending.append((items, done))
-        await asyncio.shield(done)
+        return done
 
     def _commit_pending(self) -> None:
         batch, self._pending = self._pending, []
@@ -236,9 +240,15 @@ class LayeredCache:
             layer.put_many(items)
 
     async def aput_many(self, items: dict[str, Any]) -> None:
-        """Writes every layer, each with its group commit where it has one."""
+        """Writes every layer, in the same turn's group commits where they have them."""
+        queued = []
         for layer in self.layers:
-            await put_async(layer, items)
+            if hasattr(layer, "enqueue"):
+                queued.append(layer.enqueue(items))
+            else:
+                layer.put_many(items)
+        for done in queued:
+            await asyncio.shield(done)
 
     def __len__(self) -> int:
         return len(self.layers[0])
