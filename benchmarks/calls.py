@@ -9,10 +9,18 @@
 2. A small run against the project's test server is killed with SIGKILL in the middle of a
    step and resumed; the resumed run's answered calls are compared with an uninterrupted
    run's (a call answered before the kill must not be paid again).
+3. With ``--racing``: every step of recorded paper-protocol runs (``--records``, run
+   directories with their ``responses.db``) is raced again offline on the answers full
+   evaluation got: the task generations the runs would have needed with racing, and how
+   often a step's race chooses the prompt full evaluation chose. Without records, runs of
+   the paper protocol with a deterministic simulated task model stand in (see
+   ``benchmarks/_racing.py``; the output says so and prints its assumptions). Then one
+   run with ``--racing`` end to end, whose own count is printed too.
 
 Example:
 
     python benchmarks/calls.py --data-dir ../shared/data/gpo-splits --task bbh/navigate
+    python benchmarks/calls.py --racing --runs 6
 """
 
 from __future__ import annotations
@@ -93,10 +101,62 @@ def crash_and_resume(fraction: float = 0.5) -> dict:
         }
 
 
+def racing_figures(args) -> None:
+    """Prints what racing needs and changes on recorded (or simulated) paper-protocol runs."""
+    from _racing import SIMULATION, paper_run, replay
+
+    from gpo.optim.racing import Racing
+
+    settings = [(args.confidence, args.min_slice)] + [s for s in ((0.95, args.min_slice),) if s[0] != args.confidence]
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.records:
+            runs = [(Path(d), None) for d in args.records]
+            source = f"{len(runs)} recorded run(s): {', '.join(args.records)}"
+        else:
+            runs, full_tests = [], []
+            for seed in range(args.runs):
+                summary, lm = paper_run(args.task, args.data_dir, Path(tmp) / f"seed{seed}", seed=seed)
+                runs.append((Path(tmp) / f"seed{seed}", lm))
+                full_tests.append(summary["scores"]["best"]["test"])
+            source = (f"NO recorded paper-protocol runs given: {args.runs} runs (seeds 0-{args.runs - 1}) of {args.task} with a "
+                      f"SIMULATED task model (deterministic item-response model {SIMULATION}) and the fake optimizer")
+        print(f"racing, replayed offline on every step of {source}")
+        rows = []
+        for confidence, min_slice in settings:
+            found = [replay(d, confidence, min_slice, lm) for d, lm in runs]
+            steps = sum(r["steps"] for r in found)
+            same = sum(r["same_winner"] for r in found) / steps
+            full = sum(r["generations"] for r in found) / len(found)
+            raced = sum(r["racing_generations"] for r in found) / len(found)
+            rows.append((confidence, min_slice, raced, same))
+            each = ", ".join(f"{r['racing_generations']:,}" for r in found)
+            print(f"  confidence {confidence:g}, slices of {min_slice}: {raced:,.0f} task generations per run "
+                  f"(full evaluation: {full:,.0f}; per run {each}); "
+                  f"same step winner as full evaluation in {sum(r['same_winner'] for r in found)} of {steps} steps ({same:.1%})")
+        if not args.records:
+            ends = [paper_run(args.task, args.data_dir, False, seed=seed, racing=True, racing_confidence=args.confidence,
+                              racing_min_slice=args.min_slice)[0] for seed in range(args.runs)]
+            gens = sum(e["usage"]["task"]["samples"] for e in ends) / len(ends)
+            tests = [e["scores"]["best"]["test"] for e in ends]
+            print(f"  end to end, the same {args.runs} runs with --racing: {gens:,.0f} task generations per run; "
+                  f"mean test accuracy of the final prompt {sum(tests) / len(tests):.3f} "
+                  f"(full evaluation: {sum(full_tests) / len(full_tests):.3f})")
+    raced, same = rows[0][2], rows[0][3]
+    kind = "recorded runs" if args.records else "SIMULATED task model"
+    print(f"racing {Racing(args.confidence, args.min_slice).describe()} on {kind}: {raced:,.0f} task generations "
+          f"(target <= 7,000; published / racing = {PUBLISHED / raced:.2f}), same step winner as full evaluation "
+          f"in {same:.1%} of steps (target >= 90%)")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default=os.environ.get("GPO_DATA_DIR"), help="the gpo-splits folder")
     p.add_argument("--task", default="bbh/navigate")
+    p.add_argument("--racing", action="store_true", help="also measure racing (last line: its figures)")
+    p.add_argument("--records", nargs="*", default=None, help="recorded paper-protocol run directories to race offline")
+    p.add_argument("--runs", type=int, default=6, help="simulated runs when no records are given")
+    p.add_argument("--confidence", type=float, default=0.9, help="racing's confidence")
+    p.add_argument("--min-slice", type=int, default=4, help="racing's slice")
     args = p.parse_args()
     if not args.data_dir:
         raise SystemExit("pass --data-dir (the folder holding the paper's splits) or set GPO_DATA_DIR")
@@ -119,6 +179,8 @@ def main() -> None:
     print(f"  after resume: {r['sent_in_all']} sent in all ({r['sent_in_all'] - r['reference']} in flight at the kill, re-sent); "
           f"answered calls paid twice: {repaid}; trajectory identical to the uninterrupted run: {r['same_trajectory']}")
     print(f"generations ratio (published / gpo, target >= 2.8): {PUBLISHED / gens:.2f}")
+    if args.racing:
+        racing_figures(args)
 
 
 if __name__ == "__main__":

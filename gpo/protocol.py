@@ -55,6 +55,7 @@ class Protocol:
     tie_break: int = 0
     rule_first: bool = False
     plain_examples: bool = False
+    racing: bool = False  # race a step's candidates on slices of the eval split (gpo.optim.racing)
 
     @property
     def beyond_paper(self) -> dict[str, Any]:
@@ -252,6 +253,9 @@ class RunConfig:
         patience: Optional[int] = None,
         cache: bool = True,
         dry_run: bool = False,
+        racing: Optional[bool] = None,
+        racing_confidence: Optional[float] = None,
+        racing_min_slice: Optional[int] = None,
         **parts: Any,
     ) -> "RunConfig":
         """Resolves a run from a task, a method and options: protocol defaults, then the options.
@@ -260,6 +264,10 @@ class RunConfig:
             task: A task spec.
             method: A preset name, or an optimizer built in Python (kept whole).
             protocol: ``quick`` or ``paper``.
+            racing: Race each step's candidates on slices of the eval split (beyond the
+                paper; ``None``: the protocol's, or on when a racing setting is given).
+            racing_confidence: Confidence of the bound that drops a raced candidate.
+            racing_min_slice: Eval examples per slice of a race.
             **parts: Part changes by name (see :func:`gpo.optim.presets.build_optimizer`).
 
         Raises:
@@ -288,7 +296,9 @@ class RunConfig:
             parts.setdefault("num_format_examples", proto.num_format_examples)
             for name, value in proto.beyond_paper.items():
                 parts.setdefault(name, value)
-        optimizer = build_optimizer(method, **parts)
+        optimizer = with_racing(build_optimizer(method, **parts), proto, racing, racing_confidence, racing_min_slice)
+        changes.update({k: v for k, v in (("racing", racing), ("racing_confidence", racing_confidence),
+                                          ("racing_min_slice", racing_min_slice)) if v is not None})
         task_obj = load_task(task, data_dir=data_dir, **({"placement": placement} if placement else {}))
         if steps is None and (epochs is not None or proto.steps is None):
             epochs = epochs or proto.epochs or 1
@@ -344,6 +354,30 @@ class RunConfig:
         options["placement"] = args.get("placement")
         options["dry_run"] = dry_run or bool(args.get("dry_run"))
         return cls.build(args["task"], args.get("method", "gpo"), **options, **parts)
+
+
+def with_racing(
+    optimizer: PromptOptimizer,
+    proto: Protocol,
+    racing: Optional[bool],
+    confidence: Optional[float],
+    min_slice: Optional[int],
+) -> PromptOptimizer:
+    """The optimizer with its evaluation part set by the racing options.
+
+    Nothing given keeps a built optimizer's own part (and the protocol's choice for a
+    preset, which is the paper's full evaluation); a racing setting turns racing on.
+    """
+    from gpo.optim.racing import FullEvaluation, Racing
+
+    if racing is None and confidence is None and min_slice is None:
+        if not proto.racing or isinstance(optimizer.evaluation, Racing):
+            return optimizer
+    if racing is False:
+        return optimizer.with_settings(evaluation=FullEvaluation())
+    base = optimizer.evaluation if isinstance(optimizer.evaluation, Racing) else Racing()
+    settings = {k: v for k, v in (("confidence", confidence), ("min_slice", min_slice)) if v is not None}
+    return optimizer.with_settings(evaluation=dataclasses.replace(base, **settings))
 
 
 def lighter_than_paper(args: dict[str, Any]) -> list[str]:

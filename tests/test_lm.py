@@ -249,3 +249,68 @@ async def test_backends_without_n_get_one_request_per_sample():
     lm.supports_n = False
     out = await lm(MSG, n=3, temperature=1.0, seed=0)
     assert out.texts == ["a", "b", "c"] and [r.seed for r in lm.history] == [0, 1, 2]
+
+
+async def test_writes_of_concurrent_calls_are_committed_together_before_the_calls_return(tmp_path, monkeypatch):
+    import asyncio
+
+    cache = ResponseCache(tmp_path / "c.db")
+    commits = []
+    original = ResponseCache.put_many
+    monkeypatch.setattr(ResponseCache, "put_many", lambda self, items: (commits.append(len(items)), original(self, items))[1])
+
+    class Slow(ScriptedLM):
+        async def _generate(self, request):
+            await asyncio.sleep(0.01)
+            return await super()._generate(request)
+
+    lm = Slow(default=lambda r: "Yes", cache=cache, concurrency=64)
+
+    async def one(i):
+        out = await lm([{"role": "user", "content": f"Q{i}"}])
+        assert cache.get(Request(({"role": "user", "content": f"Q{i}"},)).sample_key(lm.identity(), 0))
+        return out
+
+    await asyncio.gather(*(one(i) for i in range(64)))
+    assert sum(commits) == 64 and len(commits) < 64  # grouped, and every answer stored before its call returned
+    assert len(lm.ledger.records) == 64
+    cache.close()
+
+
+async def test_a_call_stopped_while_its_answer_is_stored_keeps_the_answer_and_its_usage(tmp_path, monkeypatch):
+    import asyncio
+
+    cache = ResponseCache(tmp_path / "c.db")
+    gate = asyncio.Event()
+
+    async def slow_store(items):
+        await gate.wait()  # the group commit has not come back yet
+
+    monkeypatch.setattr(cache, "aput_many", slow_store)
+    lm = ScriptedLM(default=lambda r: "Yes", cache=cache)
+    call = asyncio.ensure_future(lm([{"role": "user", "content": "Q"}]))
+    while not lm.history:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert len(cache) == 1 and lm.ledger.summary()["task"]["requests"] == 1
+    cache.close()
+
+
+async def test_a_layered_cache_commits_every_layer_before_the_call_returns(tmp_path):
+    import asyncio
+
+    from gpo.lm.cache import LayeredCache
+
+    record, shared = ResponseCache(tmp_path / "record.db"), ResponseCache(tmp_path / "shared.db")
+    lm = ScriptedLM(default=lambda r: "Yes", cache=LayeredCache([record, shared]), concurrency=16)
+
+    async def one(i):
+        await lm([{"role": "user", "content": f"Q{i}"}])
+        key = Request(({"role": "user", "content": f"Q{i}"},)).sample_key(lm.identity(), 0)
+        assert record.get(key) and shared.get(key)
+
+    await asyncio.gather(*(one(i) for i in range(20)))
+    assert len(record) == len(shared) == 20

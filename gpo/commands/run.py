@@ -35,8 +35,9 @@ SECTIONS = (
     )),
     ("Protocol", (
         "protocol", "steps", "epochs", "num_candidates", "batch_size", "num_format_examples", "eval_limit",
-        "test_limit", "two_round", "answer_tokens", "seed", "mistakes", "diverse_examples", "rule_first", "plain_examples", "hygiene",
-        "clip_over_budget", "reject_over_budget", "max_resample_rounds", "tie_break", "test_every_step",
+        "test_limit", "two_round", "answer_tokens", "seed", "mistakes", "diverse_examples", "rule_first", "plain_examples",
+        "hygiene", "clip_over_budget", "reject_over_budget", "max_resample_rounds", "tie_break", "racing",
+        "racing_confidence", "racing_min_slice", "test_every_step",
     )),
     ("Budget", ("max_calls", "max_tokens", "max_cost", "role_budgets", "patience", "dry_run")),
     ("Output", ("run_dir", "as_json", "quiet", "mlflow_uri", "mlflow_experiment", "--help")),
@@ -82,6 +83,9 @@ SECTIONS = (
 @click.option("--rule-first/--no-rule-first", default=None, help="Ask the optimizer to state the input-to-output rule in one line before the prompt (quick: on).")
 @click.option("--plain-examples/--placeholder-examples", default=None, help="Show examples to the optimizer as input/output pairs and say where the prompt goes (quick), or mark its place with <Prompt> (paper).")
 @click.option("--tie-break", type=click.IntRange(min=0), default=None, help="Score candidates tied for a step's best on N more examples (quick: 12; 0: earliest wins).")
+@click.option("--racing/--no-racing", default=None, help="Race a step's candidates on slices of the eval split and stop scoring those that cannot win (beyond the paper; off by default).")
+@click.option("--racing-confidence", type=click.FloatRange(min=0.5, max=1.0, max_open=True), default=None, help="Confidence of the paired bound that drops a raced candidate (default 0.9; turns racing on).")
+@click.option("--racing-min-slice", type=click.IntRange(min=2), default=None, help="Eval examples per slice of a race; none is dropped before the first (default 4; turns racing on).")
 @click.option("--format-examples", "num_format_examples", type=click.IntRange(min=0), default=None, help="Examples shown in the meta-prompt.")
 @click.option("--two-round/--one-round", default=None, help="Answer extraction mode (default: the protocol's).")
 @click.option("--answer-tokens", type=click.IntRange(min=1), default=None, help="Cap on the task model's first answer (default: the protocol's).")
@@ -223,7 +227,7 @@ def _report(result, as_json: bool, quiet: bool = False) -> None:
     if s.get("dry_run"):
         console().print(_usage_table(s, dry_title))
         click.echo(
-            "Requests are exact for the worst case (every candidate new) without tie-breaks and "
+            "Requests are exact for the worst case (every candidate new) without tie-breaks, racing and "
             "resampling (--protocol paper); with them, the counts depend on the answers. Input tokens are "
             "estimated at 4 characters per token, output tokens at each call's cap."
         )

@@ -22,7 +22,7 @@ from gpo.concurrency import gather_all
 from gpo.errors import ConfigError, LMError
 import gpo.lm.ncap as ncap
 from gpo.lm.budget import Budget
-from gpo.lm.cache import ResponseCache, default_cache, get_many_async
+from gpo.lm.cache import ResponseCache, default_cache, get_many_async, put_async
 from gpo.lm.ledger import Ledger
 from gpo.lm.limits import (
     EndpointLimits,
@@ -223,10 +223,25 @@ class LM(abc.ABC):
             for i, text in zip(missing, new):
                 texts[i] = text
             if self.cache is not None:
-                self.cache.put_many({keys[i]: {"text": texts[i]} for i in missing})
+                await self._store({keys[i]: {"text": texts[i]} for i in missing}, usage, started)
         usage.latency_s = time.perf_counter() - started
         self.ledger.add(usage)
         return Completion(texts=[t for t in texts if t is not None], usage=usage)
+
+    async def _store(self, items: dict[str, Any], usage: Usage, started: float) -> None:
+        """Stores paid answers before their usage is recorded (what resume relies on).
+
+        The write is a group commit; a caller stopped while it waits stores its answers at
+        once and records their usage, so a paid answer is never lost to a stop.
+        """
+        assert self.cache is not None
+        try:
+            await put_async(self.cache, items)
+        except asyncio.CancelledError:
+            self.cache.put_many(items)
+            usage.latency_s = time.perf_counter() - started
+            self.ledger.add(usage)
+            raise
 
     def _samples_per_request(self) -> Optional[int]:
         """The most samples one request may ask for (``None``: no cap)."""
@@ -253,6 +268,9 @@ class LM(abc.ABC):
             if seed is not None and chunk[0] != 0:
                 seed = seed + chunk[0]
             groups.append((chunk, seed))
+        if len(groups) == 1:  # the usual call: no task to make
+            await asyncio.sleep(0)  # but a turn for the others, as a task would give (in-process models never wait)
+            return await self._send_group(request, indices, groups[0][1], usage)
         results = await gather_all(self._send_group(request, idx, seed, usage) for idx, seed in groups)
         return [t for r in results for t in r]
 
@@ -275,7 +293,7 @@ class LM(abc.ABC):
         return await self._fetch(request, indices, usage)
 
     async def _send(self, request: Request, n: int, seed: Optional[int], usage: Usage) -> list[str]:
-        sub = dataclasses.replace(request, n=n, seed=seed)
+        sub = request if (n, seed) == (request.n, request.seed) else dataclasses.replace(request, n=n, seed=seed)
         limits = endpoint_limits(self.endpoint, self.concurrency, self.rpm)
         loop = asyncio.get_running_loop()
 

@@ -7,6 +7,7 @@ while credentials never enter the key or the file.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
@@ -30,7 +31,10 @@ class ResponseCache:
 
     Write-ahead logging and a busy time-out let several processes read and write the same
     file at once; a write is one short transaction, so a killed process loses at most the
-    entry it was writing.
+    entries it was writing. In an event loop, :meth:`aput_many` groups the writes of the
+    calls that finish in the same turn of the loop into one transaction; each caller
+    resumes only once its entries are committed, so nothing counts as answered before it
+    is stored.
 
     Args:
         path: The SQLite file (created with its folder if missing).
@@ -58,6 +62,8 @@ class ResponseCache:
                 hint="set GPO_HOME to a writable folder, or delete the damaged file",
             ) from exc
         self._lock = threading.Lock()
+        self._pending: list[tuple[dict[str, Any], asyncio.Future]] = []
+        self._pending_loop: Optional[asyncio.AbstractEventLoop] = None
 
     def _init_schema(self) -> None:
         # Switching a new file to WAL can fail with "locked" at once (no busy wait) while
@@ -81,6 +87,9 @@ class ResponseCache:
             return {}
         out: dict[str, Any] = {}
         with self._lock:
+            if len(keys) == 1:  # the usual call: one sample
+                row = self._conn.execute("SELECT value FROM responses WHERE key = ?", keys).fetchone()
+                return {keys[0]: json.loads(row[0])} if row else {}
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -101,6 +110,9 @@ class ResponseCache:
         now = time.time()
         rows = [(k, json.dumps(v, ensure_ascii=False), now) for k, v in items.items()]
         with self._lock:
+            if len(rows) == 1:  # one statement is its own transaction
+                self._conn.execute("INSERT OR IGNORE INTO responses (key, value, created) VALUES (?, ?, ?)", rows[0])
+                return
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany(
@@ -110,6 +122,48 @@ class ResponseCache:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+
+    async def aput_many(self, items: dict[str, Any]) -> None:
+        """Like :meth:`put_many`, committed in one transaction with the writes of every call
+        that reaches this point in the same turn of the event loop (a group commit); returns
+        once committed.
+
+        A caller cancelled while it waits does not stop the write.
+        """
+        if items:
+            await asyncio.shield(self.enqueue(items))
+
+    def enqueue(self, items: dict[str, Any]) -> asyncio.Future:
+        """Queues values for this turn's group commit; the future is done once they are
+        committed (see :meth:`aput_many`)."""
+        loop = asyncio.get_running_loop()
+        if not self._pending or self._pending_loop is not loop:
+            if self._pending:  # left by an event loop that ended before its turn came
+                self._commit_pending()
+            self._pending_loop = loop
+            loop.call_soon(self._commit_pending)
+        done = loop.create_future()
+        self._pending.append((items, done))
+        return done
+
+    def _commit_pending(self) -> None:
+        batch, self._pending = self._pending, []
+        merged: dict[str, Any] = {}
+        for items, _ in batch:
+            for key, value in items.items():
+                merged.setdefault(key, value)
+        error: Optional[BaseException] = None
+        try:
+            self.put_many(merged)
+        except Exception as exc:  # each caller gets the error
+            error = exc
+        for _, done in batch:
+            if done.done() or done.get_loop().is_closed():
+                continue
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
 
     def __len__(self) -> int:
         with self._lock:
@@ -123,6 +177,15 @@ class ResponseCache:
             except sqlite3.Error:
                 pass
             self._conn.close()
+
+
+async def put_async(cache: Any, items: dict[str, Any]) -> None:
+    """Stores values in any cache: by its group commit when it has one (see
+    :meth:`ResponseCache.aput_many`), else at once."""
+    if hasattr(cache, "aput_many"):
+        await cache.aput_many(items)
+    else:
+        cache.put_many(items)
 
 
 _default: dict[Path, ResponseCache] = {}
@@ -202,6 +265,17 @@ class LayeredCache:
     def put_many(self, items: dict[str, Any]) -> None:
         for layer in self.layers:
             layer.put_many(items)
+
+    async def aput_many(self, items: dict[str, Any]) -> None:
+        """Writes every layer, in the same turn's group commits where they have them."""
+        queued = []
+        for layer in self.layers:
+            if hasattr(layer, "enqueue"):
+                queued.append(layer.enqueue(items))
+            else:
+                layer.put_many(items)
+        for done in queued:
+            await asyncio.shield(done)
 
     def __len__(self) -> int:
         return len(self.layers[0])

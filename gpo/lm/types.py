@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 Message = dict[str, str]
@@ -126,7 +126,7 @@ class Usage:
         return self.calls == 0 and self.cached_samples > 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # fields hold plain values, in field order: asdict's result, faster
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Usage":

@@ -67,9 +67,12 @@ class Objective:
                     out.append(ex)
         return out
 
-    async def score_on_many(self, prompts: Sequence[str], examples: Sequence[Example], split: str) -> list[EvalResult]:
-        """Scores several prompts on other examples (a tie-break's extra evidence)."""
-        return await self.evaluator.evaluate_many(list(prompts), examples, split=split)
+    async def score_on_many(
+        self, prompts: Sequence[str], examples: Sequence[Example], split: str, *, check_errors: bool = True
+    ) -> list[EvalResult]:
+        """Scores several prompts on other examples (a tie-break's extra evidence, a race's
+        slice: without the error-rate check, which the whole split gets after the race)."""
+        return await self.evaluator.evaluate_many(list(prompts), examples, split=split, check_errors=check_errors)
 
     async def score_on(self, prompt: str, examples: Sequence[Example], split: str) -> EvalResult:
         """Scores one prompt on other examples (a reflection's mini-batch)."""

@@ -24,6 +24,7 @@ from gpo.optim.edit_budget import LearningRate, as_learning_rate
 from gpo.optim.momentum import Momentum, RelevanceMomentum
 from gpo.optim.objective import Objective, StepCalls
 from gpo.optim.parts import part_from_dict, part_to_dict
+from gpo.optim.racing import Evaluation, FullEvaluation
 from gpo.optim.selection import PaperSelection, Selection, make_selection
 from gpo.optim.state import OptimizerState, TrajectoryEntry
 from gpo.optim.update import GenerationUpdate, Update, make_update
@@ -52,6 +53,8 @@ class PromptOptimizer:
         learning_rate: The edit budget per step: words, ``None``, a :class:`LearningRate`,
             a function of the step or a factory of the run length.
         selection: Which prompt the next step continues from.
+        evaluation: How a step's new candidates are scored: all on the whole eval split
+            (the paper), or raced on slices of it (:class:`gpo.optim.racing.Racing`).
         num_format_examples: Demonstrations shown in the meta-prompt.
         diverse_examples: Draw demonstrations with different outputs where the pool has
             them (the paper draws them at random). Beyond the paper.
@@ -69,6 +72,7 @@ class PromptOptimizer:
     update: Update = field(default_factory=GenerationUpdate)
     learning_rate: Any = field(default_factory=LearningRate)
     selection: Any = field(default_factory=PaperSelection)
+    evaluation: Evaluation = field(default_factory=FullEvaluation)
     num_format_examples: int = 3
     diverse_examples: bool = False
     evaluation_only: bool = False
@@ -117,6 +121,8 @@ class PromptOptimizer:
     def to_dict(self) -> dict[str, Any]:
         """The optimizer as JSON data: every part through the part registry."""
         data: dict[str, Any] = {name: part_to_dict(getattr(self, name)) for name in _PARTS}
+        if self.evaluation != FullEvaluation():  # absent: the paper's (configs written before racing)
+            data["evaluation"] = part_to_dict(self.evaluation)
         data.update(
             num_format_examples=self.num_format_examples,
             diverse_examples=self.diverse_examples,
@@ -131,8 +137,10 @@ class PromptOptimizer:
         """Rebuilds an optimizer from :meth:`to_dict` output."""
         try:
             parts = {name: part_from_dict(data[name]) for name in _PARTS}
+            evaluation = part_from_dict(data["evaluation"]) if "evaluation" in data else FullEvaluation()
             return cls(
                 **parts,
+                evaluation=evaluation,
                 num_format_examples=int(data["num_format_examples"]),
                 diverse_examples=bool(data.get("diverse_examples", False)),
                 evaluation_only=bool(data["evaluation_only"]),
@@ -153,6 +161,7 @@ class PromptOptimizer:
             "refinement": u.name,
             "learning_rate": self.learning_rate.describe(),
             "selection": self.selection.describe(),
+            "evaluation": self.evaluation.describe(),
             "num_candidates": u.num_candidates,
             "num_format_examples": self.num_format_examples,
             "diverse_examples": self.diverse_examples,
@@ -204,13 +213,18 @@ class PromptOptimizer:
             echo_source=echo_source,
         )
         fresh = list(dict.fromkeys(c.prompt for c in candidates if c.scored and c.prompt not in state.scores))
-        scores = dict(zip(fresh, (r.score for r in await objective.score(fresh)))) if fresh else {}
+        scored = await self.evaluation.score(fresh, objective, t)
+        scores = scored.scores
         known = {**state.scores, **scores}
         for c in candidates:
-            if c.scored:
+            if c.scored and c.prompt in known:
                 c.eval_score = known[c.prompt]
+            elif c.scored:  # dropped by a race: not a contender
+                c.eval_score, c.dropped_after = scored.dropped[c.prompt]
         chosen = await self.selection.choose(
-            [(c.prompt, c.eval_score) for c in candidates if c.scored], state.history, objective
+            [(c.prompt, c.eval_score) for c in candidates if c.scored and c.dropped_after is None],
+            state.history,
+            objective,
         )
         for c in candidates:
             if c.scored and c.prompt == chosen:

@@ -62,6 +62,8 @@ class Candidate:
         meta_prompt_id: The id of the meta-prompt in ``meta_prompts.jsonl``.
         clipped_from: The proposal before its change was clipped to the edit budget
             (written only when that happened).
+        dropped_after: Racing dropped it after this many eval examples; its
+            ``eval_score`` is its mean on them (written only when that happened).
     """
 
     step: int
@@ -78,6 +80,7 @@ class Candidate:
     selected: bool = False
     meta_prompt_id: Optional[str] = None
     clipped_from: Optional[str] = None
+    dropped_after: Optional[int] = None
 
     @property
     def ok(self) -> bool:
@@ -91,8 +94,9 @@ class Candidate:
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(vars(self))  # fields hold JSON values; no deep copy needed
-        if data["clipped_from"] is None:
-            del data["clipped_from"]
+        for key in ("clipped_from", "dropped_after"):
+            if data[key] is None:
+                del data[key]
         return data
 
     @classmethod
@@ -207,8 +211,8 @@ class OptimizerState:
         else:  # every evaluated prompt is p0 or a candidate that carries its score
             first = data["history"][0]
             scores = {first["prompt"]: float(first["score"])}
-            for c in candidates:
-                if c.scored and c.eval_score is not None:
+            for c in candidates:  # a candidate dropped by racing has no whole-split score
+                if c.scored and c.eval_score is not None and c.dropped_after is None:
                     scores.setdefault(c.prompt, float(c.eval_score))
         return cls(
             step=int(data["step"]),

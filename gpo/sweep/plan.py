@@ -35,7 +35,7 @@ EVALUATION_ONLY = ("cot", "empty")
 """Presets that only score their initial prompt (no optimization step, no parts to vary)."""
 
 def _part_types() -> dict[str, type]:
-    """The part changes :func:`gpo.optim.presets.build_optimizer` takes, with their value types."""
+    """The part changes :func:`gpo.optim.presets.build_optimizer` takes, and racing's, with their value types."""
     import typing
 
     from gpo.optim.presets import build_optimizer
@@ -46,6 +46,8 @@ def _part_types() -> dict[str, type]:
             continue
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         out[name] = args[0] if args else hint
+    # Racing is the optimizer's evaluation part, set through RunConfig.build (gpo.protocol).
+    out.update(racing=bool, racing_confidence=float, racing_min_slice=int)
     return out
 
 

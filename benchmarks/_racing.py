@@ -1,0 +1,164 @@
+"""What racing saves and what it changes, measured on recorded runs (used by ``calls.py``).
+
+A recorded run with full evaluation holds every candidate's answer on every eval example
+(its ``responses.db``), so each step's race can be run again offline on exactly the
+scores full evaluation saw: how many examples the race would have scored, and whether
+the step would have chosen the same prompt.
+
+Without recorded paper-protocol runs, :class:`SimulatedTaskLM` stands in for the task
+model, deterministically: whether a prompt answers an example right is
+``skill(prompt) - difficulty(example) + noise(prompt, example) > 0``, an item-response
+model whose shared difficulties make the candidates' scores paired as a real model's
+are. Its parameters are assumptions, printed with every figure made from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from gpo.lm.base import LM
+from gpo.lm.types import RawCompletion, Request
+from gpo.seeding import rng_for
+
+SIMULATION = {"skill": 0.3, "spread": 0.25, "broken": 0.15, "broken_drop": 1.5, "noise": 0.5}
+"""Prompt skill ~ skill + spread·N(0,1), minus broken_drop for a share ``broken`` of prompts;
+example difficulty ~ N(0,1); per-answer noise ~ noise·N(0,1)."""
+
+
+class SimulatedTaskLM(LM):
+    """A deterministic task model for a task with Yes/No or lettered-option answers.
+
+    Args:
+        task: The task whose questions it answers (it finds the question in the request).
+        **settings: Overrides of :data:`SIMULATION`.
+    """
+
+    backend = "simulated"
+
+    def __init__(self, task: Any, **settings: float) -> None:
+        super().__init__()
+        self.settings = {**SIMULATION, **settings}
+        self.model = "irt-" + "-".join(f"{k}{v:g}" for k, v in sorted(self.settings.items()))
+        self.examples = sorted(
+            (ex for split in task.splits.values() for ex in split or []), key=lambda ex: -len(ex.input)
+        )
+
+    def _right(self, prompt: str, example: Any) -> bool:
+        s = self.settings
+        p = rng_for(0, "prompt", prompt)
+        skill = s["skill"] + s["spread"] * p.gauss(0, 1) - (s["broken_drop"] if p.random() < s["broken"] else 0.0)
+        difficulty = rng_for(0, "example", example.id).gauss(0, 1)
+        return skill - difficulty + s["noise"] * rng_for(0, "answer", prompt, example.id).gauss(0, 1) > 0
+
+    def _answer(self, content: str) -> str:
+        example = next((ex for ex in self.examples if ex.input in content), None)
+        if example is None:
+            return "I do not know."
+        target = str(example.target if not isinstance(example.target, (list, tuple)) else example.target[0])
+        if self._right(content.replace(example.input, " ").strip(), example):
+            return target
+        if target in ("Yes", "No"):
+            return "No" if target == "Yes" else "Yes"
+        letters = [f"({x})" for x in re.findall(r"\(([A-R])\)", example.input) if f"({x})" != target]
+        return letters[0] if letters else "none of them"
+
+    async def _generate(self, request: Request) -> RawCompletion:
+        messages = request.messages
+        if len(messages) >= 3 and messages[-2].get("role") == "assistant":  # the follow-up: repeat the answer
+            said = messages[-2]["content"].rsplit("the answer is ", 1)[-1].rstrip(".")
+            text = f"The answer is {said}."
+        else:
+            text = f"Let me think it through. So the answer is {self._answer(messages[-1]['content'])}."
+        return RawCompletion([text] * request.n, input_tokens=0, output_tokens=0)
+
+
+def paper_run(task: str, data_dir: str, run_dir: Any, **options: Any) -> tuple[dict, SimulatedTaskLM]:
+    """A paper-protocol GPO run with the simulated task model and the fake optimizer: its
+    summary, and the model."""
+    import gpo
+    from gpo.tasks import load_task
+
+    lm = SimulatedTaskLM(load_task(task, data_dir=data_dir))
+    result = gpo.optimize(task, "gpo", protocol="paper", model=lm, optimizer_model="fake:", run_dir=run_dir,
+                          data_dir=data_dir, embedder="lexical", cache=False, report=False, **options)
+    return result.summary, lm
+
+
+async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any = None) -> dict:
+    """Every step of a recorded full-evaluation run, raced again offline.
+
+    The answers come from the run's record (``responses.db``), or from ``lm``: a
+    deterministic model gives the recorded answers again (a model object given to a run
+    is not pointed at the run's record).
+
+    Returns:
+        ``steps``, ``same_winner`` (steps whose race chooses the prompt full evaluation
+        chose), ``generations`` (the run's task generations) and ``racing_generations``
+        (the same run with each step's candidates raced).
+    """
+    from gpo.api import load_run_config
+    from gpo.evaluate import Evaluator
+    from gpo.lm.cache import ResponseCache
+    from gpo.lm.fake import ReplayLM
+    from gpo.lm.ledger import Ledger
+    from gpo.optim.racing import race, race_order
+    from gpo.optim.selection import PaperSelection, select_paper
+    from gpo.tasks import load_task
+
+    config = load_run_config(run_dir)
+    if not isinstance(config.optimizer.selection, PaperSelection) or config.optimizer.evaluation.name != "full":
+        raise SystemExit(f"{run_dir}: racing is replayed on runs with the paper's selection and full evaluation")
+    saved = json.loads((run_dir / "config.json").read_text())
+    task = load_task(config.task, data_dir=config.data_dir, placement=config.placement)
+    examples = task.split("eval", config.eval_limit)
+    store = ResponseCache(run_dir / "responses.db")
+    if lm is None:
+        lm = ReplayLM(store, identity=saved["identities"]["task"], concurrency=64)
+    lm.ledger, lm.budget = Ledger(), None  # a model given to a run still points at the run's
+    ev = Evaluator(task, lm, two_round=config.two_round, max_tokens=config.answer_tokens,
+                   follow_up_max_tokens=config.follow_up_tokens, concurrency=64)
+    history = json.loads((run_dir / "checkpoint.json").read_text())["state"]["history"]
+    lines = [json.loads(x) for x in (run_dir / "trajectory.jsonl").read_text().splitlines()]
+    known = {history[0]["prompt"]: history[0]["score"]}
+    winners, current = {history[0]["prompt"]}, history[0]["prompt"]
+    same, saved_examples, n = 0, 0, len(examples)
+    for entry in history[1:]:
+        t = entry["step"]
+        scored = [c for c in lines if c["step"] == t and c["prompt"] and c["rejected"] is None]
+        fresh = list(dict.fromkeys(c["prompt"] for c in scored if c["prompt"] not in known))
+        results = await ev.evaluate_many(fresh, examples, split="eval")  # every answer from the record
+        rows = [[None if r.error else r.score for r in res.results] for res in results]
+        order = race_order(n, config.seed, t)
+
+        async def score_slice(live, start, end, rows=rows, order=order):
+            return [[rows[i][order[j]] for j in range(start, end)] for i in live]
+
+        outcome = await race(len(fresh), n, score_slice, confidence=confidence, min_slice=min_slice)
+        saved_examples += len(fresh) * n - sum(outcome.seen)
+        known.update((p, r.score) for p, r in zip(fresh, results))
+        dropped = {fresh[i] for i in range(len(fresh)) if i not in outcome.alive}
+        pool = [(c["prompt"], known[c["prompt"]]) for c in scored]
+        full_pick = select_paper(pool, current, winners)
+        if full_pick != entry["prompt"]:
+            raise SystemExit(f"{run_dir}: step {t} does not replay to the recorded choice")
+        same += select_paper([(p, s) for p, s in pool if p not in dropped], current, winners) == full_pick
+        winners.add(entry["prompt"])
+        current = entry["prompt"]
+    store.close()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    generations = summary["usage"]["task"]["samples"] - summary["usage"]["task"]["cached_samples"]
+    rounds = 2 if config.two_round else 1
+    return {
+        "steps": len(history) - 1,
+        "same_winner": same,
+        "generations": generations,
+        "racing_generations": generations - rounds * saved_examples,
+    }
+
+
+def replay(run_dir: Path, confidence: float, min_slice: int, lm: Any = None) -> dict:
+    return asyncio.run(replay_races(run_dir, confidence, min_slice, lm))
