@@ -119,8 +119,9 @@ def paired_bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean paired difference ``final − initial``.
 
-    Examples are resampled with replacement as pairs; the same ``seed`` gives the same
-    interval.
+    Examples are resampled with replacement as pairs (the differences, by
+    :func:`gpo.sweep.paired.bootstrap_mean_interval`, i.e. ``scipy.stats.bootstrap``); the
+    same ``seed`` gives the same interval.
 
     Args:
         initial: The initial prompt's scores.
@@ -135,15 +136,16 @@ def paired_bootstrap_ci(
     >>> paired_bootstrap_ci([0, 0, 1], [1, 1, 1]) == paired_bootstrap_ci([0, 0, 1], [1, 1, 1])
     True
     """
+    from gpo.sweep.paired import bootstrap_mean_interval
+
     d = np.asarray(final, dtype=float) - np.asarray(initial, dtype=float)
     if d.size == 0:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, d.size, size=(resamples, d.size))
-    means = d[idx].mean(axis=1)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
-    return float(low), float(high)
+    if d.size == 1:
+        return float(d[0]), float(d[0])
+    interval = bootstrap_mean_interval(d.tolist(), confidence=confidence, resamples=resamples, seed=seed)
+    assert interval is not None
+    return interval
 
 
 def sign_flip_pvalue(
