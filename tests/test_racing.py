@@ -151,11 +151,10 @@ def test_the_cli_turns_racing_on(tmp_path):
 
 
 def raced(run_dir, concurrency=None, **kw):
-    # Recency momentum: no embedder, whose name a resumed run that has no step left to run
-    # does not know (a summary difference that has nothing to do with racing).
+    # GPO's relevance momentum, so the crash test also checks that a run resumed with no step
+    # left still names its embedder in the summary.
     return optimize(TASK, "gpo", model="fake:", steps=3, eval_limit=16, test_limit=4, run_dir=run_dir,
-                    trajectory="recency", racing=True, racing_min_slice=4, concurrency=concurrency,
-                    report=False, **kw)
+                    racing=True, racing_min_slice=4, concurrency=concurrency, report=False, **kw)
 
 
 def test_races_are_deterministic_at_any_concurrency(tmp_path):

@@ -215,7 +215,9 @@ class Runner:
         usage = self.ledger.summary()
         for role in ROLES:
             usage.setdefault(role, empty_totals())
-        embedders = self.objective.embedder_names
+        embedders = self.objective.embedder_names or [  # a resumed run with no step left names it from its usage
+            r.model for r in self.ledger.records if r.role == "embedding"
+        ]
         return {
             "task": self.objective.task.name,
             "method": self.optimizer.name,
