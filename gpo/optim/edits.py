@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["word_edit_distance", "clip_edits", "sentences"]
+__all__ = ["word_edit_distance", "clip_edits", "split_sentences"]
 
 
 def word_edit_distance(a: str, b: str) -> int:
@@ -50,16 +50,23 @@ def word_edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-_CLAUSE = re.compile(r"(?<=[.!?;])\s+|\n+")
+# A sentence ends at ., ! or ? (optionally followed by closing quotes or brackets) before
+# whitespace, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
 
 
-def sentences(text: str) -> list[str]:
-    """The text cut after each sentence mark (``. ! ? ;``) and at line breaks.
+def split_sentences(text: str) -> list[str]:
+    """Splits a prompt into sentences (and lines), dropping empty ones.
 
-    >>> sentences("Think step by step, then answer; be brief! Or not.")
-    ['Think step by step, then answer;', 'be brief!', 'Or not.']
+    >>> split_sentences("Read carefully. Think step by step!\\nAnswer: yes or no?")
+    ['Read carefully.', 'Think step by step!', 'Answer: yes or no?']
     """
-    return [c for c in (part.strip() for part in _CLAUSE.split(text.strip())) if c]
+    parts, start = [], 0
+    for m in _SENTENCE_END.finditer(text or ""):
+        parts.append(text[start : m.start()] + m.group(0).rstrip())
+        start = m.end()
+    parts.append((text or "")[start:])
+    return [p.strip() for p in parts if p.strip()]
 
 
 def _units(old: list[str], new: list[str]) -> list[tuple[list[str], list[str]]]:
@@ -85,8 +92,8 @@ def clip_edits(parent: str, candidate: str, budget: int) -> str:
     """The candidate's change to ``parent`` cut to at most ``budget`` word edits, by whole sentences.
 
     The learning rate's projection: like clipping a gradient step to a trust region. Both
-    texts are cut into sentences (:func:`sentences`) and aligned; each changed sentence (replaced,
-    inserted or deleted) costs its word edit distance. Going from the start, a change is
+    texts are cut into sentences (:func:`split_sentences`) and aligned; each changed
+    sentence (replaced, inserted or deleted) costs its word edit distance. Going from the start, a change is
     applied when it fits in what is left of the budget and skipped otherwise (the parent's
     sentence stays), so the result never holds half a sentence. When no change fits, the
     result is ``parent`` itself.
@@ -113,7 +120,7 @@ def clip_edits(parent: str, candidate: str, budget: int) -> str:
         return candidate
     out: list[str] = []
     left = budget
-    for old, new in _units(sentences(parent), sentences(candidate)):
+    for old, new in _units(split_sentences(parent), split_sentences(candidate)):
         cost = word_edit_distance(" ".join(old), " ".join(new)) if old != new else 0
         if cost <= left:
             out.extend(new)

@@ -12,12 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
+from gpo.optim.edits import split_sentences
+
 __all__ = ["Origin", "SourcePrompt", "normalize_text", "split_sentences", "sentence_origins"]
-
-# A sentence ends at ., ! or ? (optionally followed by closing quotes or brackets) before
-# whitespace, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
-
 
 def normalize_text(text: str) -> str:
     """Lower case with runs of whitespace collapsed to one space.
@@ -26,20 +23,6 @@ def normalize_text(text: str) -> str:
     'think step by step.'
     """
     return " ".join((text or "").split()).casefold()
-
-
-def split_sentences(text: str) -> list[str]:
-    """Splits a prompt into sentences (and lines), dropping empty ones.
-
-    >>> split_sentences("Read carefully. Think step by step!\\nAnswer: yes or no?")
-    ['Read carefully.', 'Think step by step!', 'Answer: yes or no?']
-    """
-    parts, start = [], 0
-    for m in _SENTENCE_END.finditer(text or ""):
-        parts.append(text[start : m.start()] + m.group(0).rstrip())
-        start = m.end()
-    parts.append((text or "")[start:])
-    return [p.strip() for p in parts if p.strip()]
 
 
 @dataclass(frozen=True)
