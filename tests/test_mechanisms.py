@@ -14,7 +14,7 @@ from gpo.optim import prompts as P
 from gpo.optim.candidates import make_candidates
 from gpo.optim.direction import CurrentInfo
 from gpo.optim.edits import clip_edits, word_edit_distance
-from gpo.optim.hygiene import copies_example, echoes_text, rule_line, strip_preamble
+from gpo.optim.hygiene import copies_example, echoes_text, rule_line, strip_preamble, strip_score_echo
 from gpo.optim.momentum import TrajectoryView
 from gpo.optim.optimizer import draw_demonstrations
 from gpo.optim.selection import ElitistSelection, PaperSelection, TieBreak
@@ -61,6 +61,9 @@ def test_preambles_copies_and_echoes_are_found_by_similarity():
     assert strip_preamble("Change the prompt to:\nLet's think about step by step.") == "Let's think about step by step."
     assert strip_preamble("**Here is my revised version:**\nAnswer with one letter.") == "Answer with one letter."
     assert strip_preamble("Steps:\n1. Read.") == "Steps:\n1. Read."  # no word about the prompt
+    assert strip_score_echo("Name it. Its score is 100.") == "Name it."
+    assert strip_score_echo("Its score is 0.") == "Its score is 0."  # nothing else: left for the checks
+    assert strip_score_echo("A score of 90 is good.") == "A score of 90 is good."
     demos = [("( True and not False ) or False", "True"), ("classroom", "c")]
     assert copies_example("Input: ( True and not False ) or False. Output: True", demos)
     assert copies_example("classrooms", demos)
@@ -120,6 +123,36 @@ def test_rules_stated_by_the_local_model_reach_the_candidates():
     assert all("first letter" in p for p in prompts)
     plain = make_candidates(item["completions"], current=item["current"], seen=set(), budget=None)
     assert not any("first letter" in (c.prompt or "") for c in plain if c.ok and len(c.prompt) < 120)
+
+
+def test_a_rule_on_the_prompt_line_and_echoed_scores_from_the_local_model():
+    """Real 1.5B completions: "Rule: … <START>…" on one line, and "Its score is 0." in prompts."""
+    item = json.loads((COMPLETIONS / "qwen1.5b_first_letter_rule_same_line.json").read_text())[0]
+    assert P.ANSWER_FORM_NOTE.format(counted="all 3 of these wrong answers") in item["meta_prompt"]
+    demos = [tuple(d) for d in item["demos"]]
+    cands = make_candidates(item["completions"], current=item["current"], seen={item["current"]}, budget=30,
+                            clip_over_budget=True, hygiene=Update._hygiene(demos, item["meta_prompt"]),
+                            rule_of=rule_line)
+    prompts = [c.prompt for c in cands if c.ok]
+    assert ("Which letter does this word start with? "
+            "The model should output only the starting letter of the input word.") in prompts
+    assert not any("score is" in p.lower() for p in prompts)
+    assert all(word_edit_distance(item["current"], p) <= 30 for p in prompts)
+
+
+def test_the_meta_prompt_says_when_wrong_answers_hold_the_expected_output():
+    wrapped = (("agent", 'The word "agent" starts with the letter "a".', "a"),
+               ("inside", "The letter is i.", "i"), ("behave", "c", "b"))
+    text = render_meta_prompt("generation", CurrentInfo("Think.", 0.0, mistakes=wrapped), TrajectoryView(), [],
+                              "Q_begin", 10, plain_examples=True)
+    note = P.ANSWER_FORM_NOTE.format(counted="2 of these 3 wrong answers")
+    assert note in text and text.index("Expected output: b") < text.index(note) < text.index("Change at most")
+    wrong = (("agent", "The word is e.", "a"), ("inside", "x", "i"))
+    text = render_meta_prompt("generation", CurrentInfo("Think.", 0.0, mistakes=wrong), TrajectoryView(), [],
+                              "Q_begin", 10, plain_examples=True)
+    assert "inside a longer answer" not in text
+    paper = RunConfig.build("synthetic/first_letter", "gpo", protocol="paper").optimizer
+    assert paper.information.mistakes == 0  # the paper's meta-prompt never shows the note
 
 
 def test_mistakes_are_shown_after_the_current_prompt():

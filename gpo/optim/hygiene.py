@@ -15,7 +15,7 @@ import re
 from typing import Iterable, Optional, Sequence
 
 __all__ = [
-    "strip_preamble", "copies_example", "echoes_text", "hygiene_reason", "rule_line", "carries_rule", "with_rule",
+    "strip_preamble", "strip_score_echo", "copies_example", "echoes_text", "hygiene_reason", "rule_line", "carries_rule", "with_rule",
 ]
 
 _PREAMBLE_WORDS = re.compile(
@@ -57,6 +57,31 @@ def strip_preamble(text: str) -> str:
     ):
         return rest.strip()
     return text
+
+
+_SCORE_SENTENCE = re.compile(
+    r"(?:^|(?<=[.!?:])|(?<=\n))[ \t]*(?:its|the|your|this prompt's|the prompt's)?[ \t]*score[ \t]*(?:is|:|=)[ \t]*"
+    r"\d+(?:\.\d+)?[ \t]*%?[ \t]*[.!]?",
+    re.IGNORECASE,
+)
+
+
+def strip_score_echo(text: str) -> str:
+    """Removes sentences that only repeat a score, as the meta-prompt shows it ("Its score is 0.").
+
+    Nothing is removed when nothing else would be left.
+
+    >>> strip_score_echo("Which letter does this word start with? Its score is 85. Answer with it.")
+    'Which letter does this word start with? Answer with it.'
+    >>> strip_score_echo("Name the letter." + chr(10) + "Score: 40")
+    'Name the letter.'
+    >>> strip_score_echo("Keep the score in mind: a higher score is better.")
+    'Keep the score in mind: a higher score is better.'
+    """
+    stripped = _SCORE_SENTENCE.sub("", text)
+    stripped = re.sub(r"[ \t]{2,}", " ", stripped)
+    stripped = "\n".join(line.rstrip() for line in stripped.strip().splitlines()).strip()
+    return stripped if stripped else text
 
 
 def copies_example(text: str, examples: Iterable[tuple[str, str]], threshold: float = 0.75) -> bool:
@@ -134,20 +159,26 @@ def hygiene_reason(
 
 
 _RULE = re.compile(r"^[\s*_#>-]*rule[*_]*\s*:[*_]*\s*(?P<rule>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_RULE_END = re.compile(r"<START>|\bnew prompt\s*:|\bprompt\s*:", re.IGNORECASE)
 
 
 def rule_line(raw: str) -> Optional[str]:
     """The rule a completion stated in a line "Rule: …", as an instruction; ``None`` without one.
 
+    The rule ends where the prompt begins when both share a line (``<START>``, "New prompt:").
+
     >>> rule_line("**Rule:** Take the first letter of the word." + chr(10) + "<START>classroom - c<END>")
     'Take the first letter of the word.'
+    >>> rule_line("Rule: Output only the first letter. <START>Which letter is it?<END>")
+    'Output only the first letter.'
     >>> rule_line("<START>Answer.<END>") is None
     True
     """
     match = _RULE.search(raw or "")
     if not match:
         return None
-    rule = match.group("rule").strip().strip("*_").strip()
+    rule = _RULE_END.split(match.group("rule"), maxsplit=1)[0]
+    rule = rule.strip().strip("*_").strip()
     return rule if len(rule.split()) >= 3 and "<" not in rule else None
 
 

@@ -52,6 +52,10 @@ MISTAKES_SECTION = (
 )
 MISTAKE = "Input:\n{input}\nModel's answer:\n{output}\nExpected output:\n{target}"
 MISTAKE_PLAIN = "Input: {input}\nModel's answer: {output}\nExpected output: {target}"
+ANSWER_FORM_NOTE = (
+    "In {counted} the expected output is there, but inside a longer answer. The new prompt "
+    "should make the model answer with the output alone, with no other words."
+)
 
 APPLICATION = (
     "The prompt replaces <Prompt> in every input. When the model's answer differs from the "

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 from gpo.errors import ConfigError
 from gpo.optim import prompts as P
 from gpo.optim.candidates import make_candidates
+from gpo.optim.diagnosis import answer_form_note
 from gpo.optim.direction import CurrentInfo
 from gpo.optim.momentum import TrajectoryView
 from gpo.optim.parts import register_part
@@ -85,7 +86,8 @@ def render_meta_prompt(
     if info.mistakes:
         mistake = P.MISTAKE_PLAIN if plain_examples else P.MISTAKE
         shown = "\n\n".join(mistake.format(input=shown_input(i), output=o, target=t) for i, o, t in info.mistakes)
-        parts.append(P.MISTAKES_SECTION + "\n\n" + shown)
+        note = answer_form_note(info.mistakes)
+        parts.append(P.MISTAKES_SECTION + "\n\n" + shown + (f"\n\n{note}" if note else ""))
     if examples:
         example = P.EXAMPLE_PLAIN if plain_examples else P.EXAMPLE
         shown = "\n\n".join(
@@ -221,10 +223,10 @@ class Update:
 
     @staticmethod
     def _hygiene(examples: Sequence[tuple[str, str]], echo_source: str):
-        from gpo.optim.hygiene import hygiene_reason, rule_line, strip_preamble
+        from gpo.optim.hygiene import hygiene_reason, rule_line, strip_preamble, strip_score_echo
 
         def clean(text: str, raw: str = "") -> tuple[str, Optional[str]]:
-            text = strip_preamble(text)
+            text = strip_score_echo(strip_preamble(text))
             reason = hygiene_reason(text, examples=examples, meta_prompt_template=echo_source)
             rule = rule_line(raw) if reason else None
             if rule and not hygiene_reason(rule, examples=examples, meta_prompt_template=echo_source):

@@ -1,0 +1,74 @@
+"""What the current prompt's wrong answers have in common, said in one sentence.
+
+A small optimizer model shown a few wrong answers rarely notices on its own that the model
+had the right output but wrapped it in a sentence ("The word "agent" starts with the letter
+"a"." where ``a`` was expected). Counting that in the answers it is shown and saying it in
+the meta-prompt is a fact about the data, not advice about the task, so every method whose
+meta-prompt shows mistakes gets the same sentence. Beyond the paper (the paper shows no
+mistakes, so its protocol never renders it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Sequence
+
+from gpo.optim import prompts as P
+
+__all__ = ["answer_form_note", "wrapped_answer"]
+
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def _words(text: str) -> list[str]:
+    return _NON_WORD.sub(" ", text.lower()).split()
+
+
+def wrapped_answer(answer: str, expected: str) -> bool:
+    """Whether the expected output occurs, as whole words, inside a longer answer.
+
+    Case and punctuation are ignored; an answer equal to the expected output (up to them)
+    is not wrapped.
+
+    >>> wrapped_answer('The word "agent" starts with the letter "a".', "a")
+    True
+    >>> wrapped_answer("agent", "a")
+    False
+    >>> wrapped_answer("A.", "a")
+    False
+    >>> wrapped_answer("The number 12 in words is twelve.", "twelve")
+    True
+    >>> wrapped_answer("The number in words is two thousand.", "two thousand five")
+    False
+    """
+    want, got = _words(expected), _words(answer)
+    if not want or len(got) <= len(want):
+        return False
+    return any(got[i : i + len(want)] == want for i in range(len(got) - len(want) + 1))
+
+
+def answer_form_note(mistakes: Sequence[tuple[str, str, str]]) -> Optional[str]:
+    """A sentence for the meta-prompt when most wrong answers hold the expected output.
+
+    Args:
+        mistakes: The wrong answers shown, as ``(input, model's answer, expected output)``.
+
+    Returns:
+        The sentence when at least half of ``mistakes`` are wrapped answers
+        (:func:`wrapped_answer`), else ``None``.
+
+    >>> answer_form_note([("agent", 'The word "agent" starts with "a".', "a"), ("inside", "i", "n")])
+    'In 1 of these 2 wrong answers the expected output is there, but inside a longer answer. The new prompt should make the model answer with the output alone, with no other words.'
+    >>> answer_form_note([("agent", "b", "a")]) is None
+    True
+    """
+    wrapped = sum(wrapped_answer(answer, expected) for _, answer, expected in mistakes)
+    if not mistakes or 2 * wrapped < len(mistakes):
+        return None
+    if len(mistakes) == 1:
+        counted = "this wrong answer"
+    elif wrapped == len(mistakes):
+        counted = f"all {wrapped} of these wrong answers"
+    else:
+        counted = f"{wrapped} of these {len(mistakes)} wrong answers"
+    return P.ANSWER_FORM_NOTE.format(counted=counted)
