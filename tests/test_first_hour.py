@@ -226,3 +226,12 @@ def test_the_run_says_whether_its_test_gain_may_be_chance(capsys, tmp_path):
     said = lines[at + 2]
     assert said.startswith(f"test gain {test['difference'] * 100:+.1f} points: {test['fixed']} of {test['n']} test examples fixed")
     assert f"p = {test['pvalue']:.3g}" in said
+    why = lines[at + 3]
+    assert why.startswith(f"  why: if both prompts were equally good, {test['fixed']} fixed against {test['broken']} broken")
+    assert why.endswith(f"probability {test['pvalue']:.3g}")
+    example = test["example"]
+    if example is not None:  # the first test example whose score changed, as the run recorded it
+        assert lines[at + 4].startswith(("  for example, input ", "  for example (broken), input "))
+        assert f"now {example['after']!r} (expected {example['expected']!r})" in lines[at + 4]
+        initial = [json.loads(x) for x in (tmp_path / "run" / "results" / "initial_test.jsonl").read_text().splitlines()]
+        assert any(r["output"].startswith(example["before"].rstrip(" …")) for r in initial)

@@ -218,11 +218,13 @@ def _report(result, as_json: bool, quiet: bool = False) -> None:
     click.echo(f"  eval {_fmt(sc['initial']['eval'])}   test {_fmt(sc['initial']['test'])}")
     click.echo(f"best prompt (step {s['best_step']}): {s['best_prompt']!r}")
     click.echo(f"  eval {_fmt(sc['best']['eval'])}   test {_fmt(sc['best']['test'])}")
-    from gpo.runs.significance import describe_paired_test
+    from gpo.runs.significance import describe_paired_test, explain_paired_test
 
     significance = None if s.get("dry_run") else describe_paired_test(s.get("paired_test"))
     if significance:
         click.echo(significance)
+        for line in explain_paired_test(s.get("paired_test")):
+            click.echo(line)
     u = s["usage"]
     if s.get("dry_run"):
         console().print(_usage_table(s, dry_title))

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from gpo.evaluate import EvalResult
+from gpo.tasks.base import display_target
 
-__all__ = ["paired_test", "describe_paired_test"]
+__all__ = ["paired_test", "describe_paired_test", "explain_paired_test"]
 
 
 def paired_test(initial: Optional[EvalResult], best: Optional[EvalResult]) -> Optional[dict[str, Any]]:
@@ -48,6 +49,30 @@ def paired_test(initial: Optional[EvalResult], best: Optional[EvalResult]) -> Op
         "fixed": result.mcnemar.fixed if result.mcnemar else None,
         "broken": result.mcnemar.broken if result.mcnemar else None,
         "verdict": result.verdict(),
+        "example": _changed_example(initial, best),
+    }
+
+
+def _first_line(text: str, words: int = 16) -> str:
+    parts = (text or "").strip().split("\n")[0].split()
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
+
+
+def _changed_example(initial: EvalResult, best: EvalResult) -> Optional[dict[str, str]]:
+    """The first test example the best prompt fixed (else the first it broke), in short."""
+    pairs = [
+        (a, b) for a, b in zip(initial.results, best.results)
+        if a.error is None and b.error is None and a.example_id == b.example_id and a.score != b.score
+    ]
+    if not pairs:
+        return None
+    a, b = next(((a, b) for a, b in pairs if b.score > a.score), pairs[0])
+    return {
+        "input": _first_line(a.input),
+        "before": _first_line(a.final_output or a.output),
+        "after": _first_line(b.final_output or b.output),
+        "expected": display_target(a.target),
+        "fixed": b.score > a.score,
     }
 
 
@@ -74,3 +99,34 @@ def describe_paired_test(test: Optional[dict[str, Any]]) -> Optional[str]:
     else:
         verdict = "not significant at 0.05: it may be chance"
     return f"{gain}: {what}; {name} p = {p:.3g} ({verdict})"
+
+
+def explain_paired_test(test: Optional[dict[str, Any]]) -> list[str]:
+    """Lines under :func:`describe_paired_test`: why the gain is (or may be) chance, and an example.
+
+    >>> for line in explain_paired_test({"test": "mcnemar", "n": 24, "difference": 0.917,
+    ...     "pvalue": 4.77e-07, "ci": [0.79, 1.0], "fixed": 22, "broken": 0, "verdict": "...",
+    ...     "example": {"input": "agent", "before": 'The word "agent" starts with "a".',
+    ...                 "after": "a", "expected": "a", "fixed": True}}):
+    ...     print(line)
+      why: if both prompts were equally good, 22 fixed against 0 broken (or a more uneven split) would come up with probability 4.77e-07
+      for example, input 'agent': before 'The word "agent" starts with "a".', now 'a' (expected 'a')
+    """
+    if not test:
+        return []
+    lines = []
+    if test.get("fixed") is not None:
+        split = f"{test['fixed']} fixed against {test['broken']} broken (or a more uneven split)"
+        lines.append(f"  why: if both prompts were equally good, {split} would come up with probability {test['pvalue']:.3g}")
+    else:
+        lines.append(
+            f"  why: if both prompts were equally good, a mean difference this large would come up with "
+            f"probability {test['pvalue']:.3g} (signs of the differences flipped at random)"
+        )
+    ex = test.get("example")
+    if ex:
+        kind = "for example" if ex.get("fixed") else "for example (broken)"
+        lines.append(
+            f"  {kind}, input {ex['input']!r}: before {ex['before']!r}, now {ex['after']!r} (expected {ex['expected']!r})"
+        )
+    return lines
