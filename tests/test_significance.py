@@ -52,3 +52,12 @@ def test_failed_examples_are_left_out_of_the_pairs():
 def test_nothing_to_test_without_test_scores():
     assert paired_test(None, result([1])) is None
     assert describe_paired_test(None) is None
+
+
+def test_the_explanation_of_a_run_with_no_change_says_so():
+    from gpo.runs.significance import explain_paired_test
+
+    same = {"test": "mcnemar", "n": 24, "difference": 0.0, "pvalue": 1.0, "ci": [0.0, 0.0],
+            "fixed": 0, "broken": 0, "verdict": "...", "example": None}
+    assert explain_paired_test(same) == ["  why: both prompts got the same test examples right, so there is no gain to test"]
+    assert explain_paired_test(None) == []

@@ -115,7 +115,9 @@ def explain_paired_test(test: Optional[dict[str, Any]]) -> list[str]:
     if not test:
         return []
     lines = []
-    if test.get("fixed") is not None:
+    if test.get("fixed") == 0 and test.get("broken") == 0:
+        lines.append("  why: both prompts got the same test examples right, so there is no gain to test")
+    elif test.get("fixed") is not None:
         split = f"{test['fixed']} fixed against {test['broken']} broken (or a more uneven split)"
         lines.append(f"  why: if both prompts were equally good, {split} would come up with probability {test['pvalue']:.3g}")
     else:
