@@ -55,6 +55,7 @@ class Protocol:
     tie_break: int = 0
     rule_first: bool = False
     plain_examples: bool = False
+    answer_notes: bool = False
     racing: bool = False  # race a step's candidates on slices of the eval split (gpo.optim.racing)
 
     @property
@@ -70,6 +71,7 @@ class Protocol:
             "tie_break": self.tie_break,
             "rule_first": self.rule_first,
             "plain_examples": self.plain_examples,
+            "answer_notes": self.answer_notes,
         }
 
 
@@ -90,6 +92,7 @@ PROTOCOLS: dict[str, Protocol] = {
         tie_break=12,
         rule_first=True,
         plain_examples=True,
+        answer_notes=True,
     ),
 }
 
@@ -148,7 +151,7 @@ _PART_OPTIONS = (
     "warmup_steps", "selection", "reject_over_budget", "max_resample_rounds", "batch_size",
     "num_candidates", "num_format_examples", "optimizer_temperature", "optimizer_max_tokens",
     "mistakes", "diverse_examples", "hygiene", "clip_over_budget", "tie_break", "rule_first",
-    "plain_examples",
+    "plain_examples", "answer_notes",
 )
 
 

@@ -144,15 +144,29 @@ def test_the_meta_prompt_says_when_wrong_answers_hold_the_expected_output():
     wrapped = (("agent", 'The word "agent" starts with the letter "a".', "a"),
                ("inside", "The letter is i.", "i"), ("behave", "c", "b"))
     text = render_meta_prompt("generation", CurrentInfo("Think.", 0.0, mistakes=wrapped), TrajectoryView(), [],
-                              "Q_begin", 10, plain_examples=True)
+                              "Q_begin", 10, plain_examples=True, answer_notes=True)
     note = P.ANSWER_FORM_NOTE.format(counted="2 of these 3 wrong answers")
     assert note in text and text.index("Expected output: b") < text.index(note) < text.index("Change at most")
     wrong = (("agent", "The word is e.", "a"), ("inside", "x", "i"))
     text = render_meta_prompt("generation", CurrentInfo("Think.", 0.0, mistakes=wrong), TrajectoryView(), [],
-                              "Q_begin", 10, plain_examples=True)
-    assert "inside a longer answer" not in text
-    paper = RunConfig.build("synthetic/first_letter", "gpo", protocol="paper").optimizer
-    assert paper.information.mistakes == 0  # the paper's meta-prompt never shows the note
+                              "Q_begin", 10, plain_examples=True, answer_notes=True)
+    assert "inside a longer answer" not in text and "wrote far more" not in text
+    ran_on = (("4685", "To convert the number 4685 into its decimal equivalent, we can follow these steps: …",
+               "four thousand, six hundred and eighty-five"),
+              ("2850", "2850 is a number, not a word. It is a decimal number.", "two thousand, eight hundred and fifty"),
+              ("8888", "8888 is a number. It is a decimal number, which means it can be written as a …",
+               "eight thousand, eight hundred and eighty-eight"))
+    text = render_meta_prompt("generation", CurrentInfo("Think.", 0.0, mistakes=ran_on), TrajectoryView(), [],
+                              "Q_begin", 10, plain_examples=True, answer_notes=True)
+    assert P.LONG_ANSWER_NOTE.format(counted="2 of these 3 wrong answers", words="6 words") in text
+    assert "wrote far more" not in render_meta_prompt(
+        "generation", CurrentInfo("Think.", 0.0, mistakes=ran_on), TrajectoryView(), [], "Q_begin", 10)
+    for method in ("gpo", "ape", "apo", "opro", "pe2"):  # every method alike
+        assert RunConfig.build("synthetic/first_letter", method, protocol="quick").optimizer.update.answer_notes
+        assert not RunConfig.build("synthetic/first_letter", method, protocol="paper").optimizer.update.answer_notes
+    old = RunConfig.build("synthetic/first_letter", "gpo", protocol="quick").to_dict()
+    old["optimizer"]["update"].pop("answer_notes")  # a run recorded before the setting existed
+    assert not RunConfig.from_dict(old).optimizer.update.answer_notes
 
 
 def test_mistakes_are_shown_after_the_current_prompt():

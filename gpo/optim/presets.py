@@ -186,6 +186,7 @@ def build_optimizer(
     tie_break: Optional[int] = None,
     rule_first: Optional[bool] = None,
     plain_examples: Optional[bool] = None,
+    answer_notes: Optional[bool] = None,
 ) -> PromptOptimizer:
     """A preset (or a given optimizer) with parts changed by name: what the CLI's flags do.
 
@@ -215,6 +216,7 @@ def build_optimizer(
         tie_break: Extra examples that break ties at the top of a step (0: none).
         rule_first: Ask the optimizer to state the input-to-output rule before the prompt.
         plain_examples: Show examples as input/output pairs, without ``<Prompt>``.
+        answer_notes: Say what most wrong answers have in common (:mod:`gpo.optim.diagnosis`).
     """
     import dataclasses
 
@@ -262,6 +264,7 @@ def build_optimizer(
         ("clip_over_budget", clip_over_budget),
         ("rule_first", rule_first),
         ("plain_examples", plain_examples),
+        ("answer_notes", answer_notes),
     ):
         if value is not None:
             changes[name] = value

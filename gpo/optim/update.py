@@ -47,6 +47,7 @@ def render_meta_prompt(
     n_words: Optional[int],
     rule_first: bool = False,
     plain_examples: bool = False,
+    answer_notes: bool = False,
 ) -> str:
     """Assembles the meta-prompt text in the method's order.
 
@@ -60,6 +61,8 @@ def render_meta_prompt(
         rule_first: Ask for the input-to-output rule in one line before the prompt.
         plain_examples: Show examples and mistakes as plain input/output pairs and say in
             words where the prompt goes, instead of marking its place with ``<Prompt>``.
+        answer_notes: After the mistakes, say what most of them have in common
+            (:func:`gpo.optim.diagnosis.answer_form_note`).
     """
     if refinement not in REFINEMENTS:
         raise ConfigError(f"unknown refinement {refinement!r}", hint="use generation or editing")
@@ -86,7 +89,7 @@ def render_meta_prompt(
     if info.mistakes:
         mistake = P.MISTAKE_PLAIN if plain_examples else P.MISTAKE
         shown = "\n\n".join(mistake.format(input=shown_input(i), output=o, target=t) for i, o, t in info.mistakes)
-        note = answer_form_note(info.mistakes)
+        note = answer_form_note(info.mistakes) if answer_notes else None
         parts.append(P.MISTAKES_SECTION + "\n\n" + shown + (f"\n\n{note}" if note else ""))
     if examples:
         example = P.EXAMPLE_PLAIN if plain_examples else P.EXAMPLE
@@ -126,6 +129,9 @@ class Update:
             and say in words where the prompt goes; the paper marks its place in each
             input with ``<Prompt>``, which small models take for text to replace. Beyond
             the paper.
+        answer_notes: Say in the meta-prompt when most of the wrong answers shown hold the
+            expected output inside a longer answer, or ran on until cut off
+            (:mod:`gpo.optim.diagnosis`). Beyond the paper.
     """
 
     num_candidates: int = 8
@@ -137,6 +143,7 @@ class Update:
     hygiene: bool = False
     rule_first: bool = False
     plain_examples: bool = False
+    answer_notes: bool = False
     refinement = "generation"
 
     def __post_init__(self) -> None:
@@ -159,7 +166,8 @@ class Update:
     ) -> str:
         """The meta-prompt of a step."""
         return render_meta_prompt(
-            self.refinement, info, view, examples, placement, n_words, self.rule_first, self.plain_examples
+            self.refinement, info, view, examples, placement, n_words, self.rule_first, self.plain_examples,
+            self.answer_notes,
         )
 
     async def propose(
