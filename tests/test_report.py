@@ -25,7 +25,7 @@ import markupsafe  # noqa: E402
 
 import gpo.report  # noqa: E402
 from gpo.errors import DataError  # noqa: E402
-from gpo.report import cost, diff, examples, provenance, stats  # noqa: E402
+from gpo.report import cost, diff, examples, provenance, racing, stats  # noqa: E402
 from gpo.report.commands import compare_command, report_command  # noqa: E402
 from gpo.report.cost import format_cost, usage_rows, usage_totals  # noqa: E402
 from gpo.report.diff import diff_counts, word_diff  # noqa: E402
@@ -396,7 +396,7 @@ def test_pair_results_joins_by_example_id_then_index():
 
 
 def test_module_doctests_pass():
-    for module in (diff, provenance, stats, examples, cost):
+    for module in (diff, provenance, stats, examples, cost, racing):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
 
@@ -758,3 +758,28 @@ def test_the_report_says_how_a_run_is_lighter_than_the_papers_protocol(runs):
     paper_args = {"protocol": "paper", "steps": None, "eval_limit": None, "test_limit": None, "two_round": True,
                   "answer_tokens": 256, "num_candidates": 8}
     assert lighter_than_paper(paper_args) == []
+
+
+# ---------------------------------------------------------------------------- racing
+
+
+def test_racing_summary_counts_each_prompt_once_and_says_what_it_does_not_know():
+    from gpo.optim.state import Candidate
+    from gpo.report.racing import racing_summary
+
+    rows = [
+        Candidate(1, 0, "a", "p", "", 0.5),
+        Candidate(1, 1, "b", "p", "", 0.25, dropped_after=4),
+        Candidate(1, 2, "b", "p", "", 0.25, dropped_after=4, duplicate=True),  # the same race
+        Candidate(2, 0, "b", "a", "", 0.0, dropped_after=8),  # raced out again at a later step
+        Candidate(2, 1, "c", "a", "", 0.25, dropped_after=4),
+        Candidate(3, 0, "c", "a", "", 0.75),  # scored whole later: it saved nothing in the end
+        Candidate(3, 1, None, "a", "", rejected="no prompt"),
+    ]
+    s = racing_summary(rows, "racing(0.9, 4)", 16, two_round=False)
+    assert (s.scored, s.dropped, s.skipped_examples, s.skipped_requests, s.repeated) == (6, 4, 8, 8, True)
+    assert racing_summary(rows, None, None, None).skipped_requests is None
+    assert racing_summary(rows, "racing(0.9, 4)", 16, None).skipped_requests is None
+    on = racing_summary(rows[:1], "racing(0.9, 4)", 16, True)
+    assert (on.dropped, on.skipped_requests) == (0, 0)
+    assert racing_summary(rows[:1], "full", 16, True) is None
