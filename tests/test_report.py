@@ -763,6 +763,87 @@ def test_the_report_says_how_a_run_is_lighter_than_the_papers_protocol(runs):
 # ---------------------------------------------------------------------------- racing
 
 
+@pytest.fixture(scope="module")
+def raced(tmp_path_factory):
+    """The same fake-model run with and without ``--racing``, through the command line."""
+    from gpo.cli import cli
+
+    base = tmp_path_factory.mktemp("raced_runs")
+    for name, extra in (("racing", ["--racing"]), ("full", [])):
+        args = ["optimize", "-t", "synthetic/boolean_expressions", "-m", "fake:", "--steps", "3", "--eval-limit", "16",
+                "--test-limit", "4", "--run-dir", str(base / name), "--json", *extra]
+        result = CliRunner().invoke(cli, args, env={"GPO_HOME": str(base / "home"), "GPO_MODEL": None})
+        assert result.exit_code == 0, result.output
+    return SimpleNamespace(racing=base / "racing", full=base / "full")
+
+
+def _rows(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "trajectory.jsonl").read_text().splitlines()]
+
+
+def _candidate_head(html: str, step: int, index: int) -> str:
+    """The head line of a candidate's entry on the page: its badges and its eval score."""
+    start = html.index(f'id="cand-{step}-{index}"')
+    return html[start : html.index("</div>", start)]
+
+
+def _chart_point(html: str, anchor: str) -> str:
+    """The score chart's point that links to a candidate."""
+    chart = html[html.index('id="chart-scores"') :]
+    start = chart.index(f'<a xlink:href="#{anchor}"')
+    return chart[start : chart.index("</a>", start)]
+
+
+def test_the_report_marks_every_score_of_a_candidate_racing_dropped(raced):
+    html = (raced.racing / "report.html").read_text()
+    rows = [r for r in _rows(raced.racing) if r["eval_score"] is not None]
+    dropped = [r for r in rows if r.get("dropped_after")]
+    assert dropped and len(dropped) < len(rows), "the fake run must drop some candidates and keep others"
+    for r in rows:
+        head = _candidate_head(html, r["step"], r["index"])
+        point = _chart_point(html, f"cand-{r['step']}-{r['index']}")
+        if r.get("dropped_after"):
+            assert f"partial: raced out after {r['dropped_after']} of 16 eval examples" in head, head
+            assert 'class="badge over">raced out<' in head
+            assert "<path" in point and "<use" not in point  # a cross, not a candidate's dot
+        else:
+            assert "raced out" not in head, head
+            assert "<use" in point
+    for step in {r["step"] for r in dropped}:
+        summary = html[html.index(f'id="step-{step}"') : html.index("</summary>", html.index(f'id="step-{step}"'))]
+        assert f"{sum(r['step'] == step for r in dropped)} raced out (partial scores)" in summary
+    assert "raced out (partial eval)" in html  # the chart's legend
+    assert "Purple crosses: candidates racing dropped" in html
+
+
+def test_the_overview_says_racing_was_on_and_what_it_saved(raced):
+    html = (raced.racing / "report.html").read_text()
+    banner = html[html.index('id="racing"') : html.index("</div>", html.index('id="racing"'))]
+    rows = [r for r in _rows(raced.racing) if r["eval_score"] is not None]
+    dropped = [r for r in rows if r.get("dropped_after")]
+    assert len({r["prompt"] for r in dropped}) == len(dropped)  # each prompt raced out once: the count is exact
+    skipped = sum(16 - r["dropped_after"] for r in dropped)
+    assert "<code>racing(0.9, 4)</code>" in banner
+    assert f"It dropped <b>{len(dropped)} of {len(rows)}</b> scored candidates" in banner
+    assert f"so {skipped} scoring(s) of a prompt on an eval example never ran: {skipped} task-model request(s) saved (1 per example)" in banner
+    assert "up to" not in banner
+
+
+def test_a_run_without_racing_has_no_racing_mark(raced, runs):
+    assert not any("dropped_after" in r for r in _rows(raced.full))
+    for html in ((raced.full / "report.html").read_text(), render_report(runs.recorded), render_report(runs.dry)):
+        assert "raced out" not in html and 'id="racing"' not in html and "partial eval" not in html
+
+
+def test_a_partial_raced_run_counts_against_its_eval_limit(raced, tmp_path):
+    run_dir = shutil.copytree(raced.racing, tmp_path / "partial")
+    (run_dir / "summary.json").unlink()  # no n_eval recorded: the configuration's eval limit
+    html = render_report(run_dir)
+    assert "Partial run." in html and 'id="racing"' in html
+    first = next(r for r in _rows(run_dir) if r.get("dropped_after"))
+    assert f"raced out after {first['dropped_after']} of 16 eval examples" in _candidate_head(html, first["step"], first["index"])
+
+
 def test_racing_summary_counts_each_prompt_once_and_says_what_it_does_not_know():
     from gpo.optim.state import Candidate
     from gpo.report.racing import racing_summary
