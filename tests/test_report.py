@@ -25,7 +25,7 @@ import markupsafe  # noqa: E402
 
 import gpo.report  # noqa: E402
 from gpo.errors import DataError  # noqa: E402
-from gpo.report import cost, diff, examples, provenance, stats  # noqa: E402
+from gpo.report import cost, diff, examples, provenance, racing, stats  # noqa: E402
 from gpo.report.commands import compare_command, report_command  # noqa: E402
 from gpo.report.cost import format_cost, usage_rows, usage_totals  # noqa: E402
 from gpo.report.diff import diff_counts, word_diff  # noqa: E402
@@ -396,7 +396,7 @@ def test_pair_results_joins_by_example_id_then_index():
 
 
 def test_module_doctests_pass():
-    for module in (diff, provenance, stats, examples, cost):
+    for module in (diff, provenance, stats, examples, cost, racing):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
 
@@ -758,3 +758,109 @@ def test_the_report_says_how_a_run_is_lighter_than_the_papers_protocol(runs):
     paper_args = {"protocol": "paper", "steps": None, "eval_limit": None, "test_limit": None, "two_round": True,
                   "answer_tokens": 256, "num_candidates": 8}
     assert lighter_than_paper(paper_args) == []
+
+
+# ---------------------------------------------------------------------------- racing
+
+
+@pytest.fixture(scope="module")
+def raced(tmp_path_factory):
+    """The same fake-model run with and without ``--racing``, through the command line."""
+    from gpo.cli import cli
+
+    base = tmp_path_factory.mktemp("raced_runs")
+    for name, extra in (("racing", ["--racing"]), ("full", [])):
+        args = ["optimize", "-t", "synthetic/boolean_expressions", "-m", "fake:", "--steps", "3", "--eval-limit", "16",
+                "--test-limit", "4", "--run-dir", str(base / name), "--json", *extra]
+        result = CliRunner().invoke(cli, args, env={"GPO_HOME": str(base / "home"), "GPO_MODEL": None})
+        assert result.exit_code == 0, result.output
+    return SimpleNamespace(racing=base / "racing", full=base / "full")
+
+
+def _rows(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "trajectory.jsonl").read_text().splitlines()]
+
+
+def _candidate_head(html: str, step: int, index: int) -> str:
+    """The head line of a candidate's entry on the page: its badges and its eval score."""
+    start = html.index(f'id="cand-{step}-{index}"')
+    return html[start : html.index("</div>", start)]
+
+
+def _chart_point(html: str, anchor: str) -> str:
+    """The score chart's point that links to a candidate."""
+    chart = html[html.index('id="chart-scores"') :]
+    start = chart.index(f'<a xlink:href="#{anchor}"')
+    return chart[start : chart.index("</a>", start)]
+
+
+def test_the_report_marks_every_score_of_a_candidate_racing_dropped(raced):
+    html = (raced.racing / "report.html").read_text()
+    rows = [r for r in _rows(raced.racing) if r["eval_score"] is not None]
+    dropped = [r for r in rows if r.get("dropped_after")]
+    assert dropped and len(dropped) < len(rows), "the fake run must drop some candidates and keep others"
+    for r in rows:
+        head = _candidate_head(html, r["step"], r["index"])
+        point = _chart_point(html, f"cand-{r['step']}-{r['index']}")
+        if r.get("dropped_after"):
+            assert f"partial: raced out after {r['dropped_after']} of 16 eval examples" in head, head
+            assert 'class="badge over">raced out<' in head
+            assert "<path" in point and "<use" not in point  # a cross, not a candidate's dot
+        else:
+            assert "raced out" not in head, head
+            assert "<use" in point
+    for step in {r["step"] for r in dropped}:
+        summary = html[html.index(f'id="step-{step}"') : html.index("</summary>", html.index(f'id="step-{step}"'))]
+        assert f"{sum(r['step'] == step for r in dropped)} raced out (partial scores)" in summary
+    assert "raced out (partial eval)" in html  # the chart's legend
+    assert "Purple crosses: candidates racing dropped" in html
+
+
+def test_the_overview_says_racing_was_on_and_what_it_saved(raced):
+    html = (raced.racing / "report.html").read_text()
+    banner = html[html.index('id="racing"') : html.index("</div>", html.index('id="racing"'))]
+    rows = [r for r in _rows(raced.racing) if r["eval_score"] is not None]
+    dropped = [r for r in rows if r.get("dropped_after")]
+    assert len({r["prompt"] for r in dropped}) == len(dropped)  # each prompt raced out once: the count is exact
+    skipped = sum(16 - r["dropped_after"] for r in dropped)
+    assert "<code>racing(0.9, 4)</code>" in banner
+    assert f"It dropped <b>{len(dropped)} of {len(rows)}</b> scored candidates" in banner
+    assert f"so {skipped} scoring(s) of a prompt on an eval example never ran: {skipped} task-model request(s) saved (1 per example)" in banner
+    assert "up to" not in banner
+
+
+def test_a_run_without_racing_has_no_racing_mark(raced, runs):
+    assert not any("dropped_after" in r for r in _rows(raced.full))
+    for html in ((raced.full / "report.html").read_text(), render_report(runs.recorded), render_report(runs.dry)):
+        assert "raced out" not in html and 'id="racing"' not in html and "partial eval" not in html
+
+
+def test_a_partial_raced_run_counts_against_its_eval_limit(raced, tmp_path):
+    run_dir = shutil.copytree(raced.racing, tmp_path / "partial")
+    (run_dir / "summary.json").unlink()  # no n_eval recorded: the configuration's eval limit
+    html = render_report(run_dir)
+    assert "Partial run." in html and 'id="racing"' in html
+    first = next(r for r in _rows(run_dir) if r.get("dropped_after"))
+    assert f"raced out after {first['dropped_after']} of 16 eval examples" in _candidate_head(html, first["step"], first["index"])
+
+
+def test_racing_summary_counts_each_prompt_once_and_says_what_it_does_not_know():
+    from gpo.optim.state import Candidate
+    from gpo.report.racing import racing_summary
+
+    rows = [
+        Candidate(1, 0, "a", "p", "", 0.5),
+        Candidate(1, 1, "b", "p", "", 0.25, dropped_after=4),
+        Candidate(1, 2, "b", "p", "", 0.25, dropped_after=4, duplicate=True),  # the same race
+        Candidate(2, 0, "b", "a", "", 0.0, dropped_after=8),  # raced out again at a later step
+        Candidate(2, 1, "c", "a", "", 0.25, dropped_after=4),
+        Candidate(3, 0, "c", "a", "", 0.75),  # scored whole later: it saved nothing in the end
+        Candidate(3, 1, None, "a", "", rejected="no prompt"),
+    ]
+    s = racing_summary(rows, "racing(0.9, 4)", 16, two_round=False)
+    assert (s.scored, s.dropped, s.skipped_examples, s.skipped_requests, s.repeated) == (6, 4, 8, 8, True)
+    assert racing_summary(rows, None, None, None).skipped_requests is None
+    assert racing_summary(rows, "racing(0.9, 4)", 16, None).skipped_requests is None
+    on = racing_summary(rows[:1], "racing(0.9, 4)", 16, True)
+    assert (on.dropped, on.skipped_requests) == (0, 0)
+    assert racing_summary(rows[:1], "full", 16, True) is None

@@ -20,6 +20,7 @@ from gpo.report.cost import OUTSIDE_STEPS, cumulative_by_step, format_cost, usag
 from gpo.report.diff import DiffPiece, diff_counts, word_diff
 from gpo.report.examples import ExamplePair, pair_results
 from gpo.report.provenance import Origin, SourcePrompt, sentence_origins
+from gpo.report.racing import raced_out_note, racing_summary
 from gpo.report.run import RunData, load_run
 from gpo.report.stats import (
     EVAL_TEST_GAIN_MARGIN,
@@ -93,7 +94,11 @@ def _value(v: Any) -> str:
 
 @dataclass
 class CandidateView:
-    """One candidate as the page shows it: its record, its diff against its parent, its anchor."""
+    """One candidate as the page shows it: its record, its diff against its parent, its anchor.
+
+    ``raced_out`` says, for a candidate racing dropped, that its ``score`` is a mean over
+    part of the eval split only (``None``: a whole-split score, or none).
+    """
 
     anchor: str
     step: int
@@ -113,6 +118,7 @@ class CandidateView:
     selected: bool
     meta_prompt_id: Optional[str]
     clipped_from: Optional[str] = None
+    raced_out: Optional[str] = None  # why its score is partial, when racing dropped it
 
 
 @dataclass
@@ -132,7 +138,7 @@ class StepView:
 
     @property
     def counts(self) -> dict[str, int]:
-        """How many candidates the step had, and how many were scored, duplicates, rejected, over budget."""
+        """How many candidates the step had, and how many were scored, duplicates, rejected, over budget, raced out."""
         c = self.candidates
         return {
             "candidates": len(c),
@@ -140,6 +146,7 @@ class StepView:
             "duplicate": sum(1 for x in c if x.duplicate),
             "rejected": sum(1 for x in c if x.rejected),
             "over_budget": sum(1 for x in c if x.over_budget),
+            "raced_out": sum(1 for x in c if x.raced_out),
         }
 
 
@@ -147,8 +154,8 @@ def _anchor(step: int, index: int) -> str:
     return f"cand-{step}-{index}"
 
 
-def _steps(run: RunData) -> list[StepView]:
-    """The steps of a run, each with its candidates and meta-prompts."""
+def _steps(run: RunData, n_eval: Optional[int] = None) -> list[StepView]:
+    """The steps of a run, each with its candidates and meta-prompts (``n_eval``: its eval examples)."""
     by_step = {e.step: e for e in run.history}
     views = []
     running = run.initial.score if run.initial else None
@@ -192,6 +199,7 @@ def _steps(run: RunData) -> list[StepView]:
                     selected=c.selected,
                     meta_prompt_id=c.meta_prompt_id,
                     clipped_from=c.clipped_from,
+                    raced_out=None if c.dropped_after is None else raced_out_note(c.dropped_after, n_eval),
                 )
             )
         views.append(view)
@@ -223,7 +231,13 @@ def _charts(run: RunData, steps: list[StepView]) -> dict[str, Any]:
         (c.step, c.index, c.score, c.selected, c.anchor)
         for s in steps
         for c in s.candidates
-        if c.score is not None
+        if c.score is not None and c.raced_out is None
+    ]
+    partial = [
+        (c.step, c.index, c.score, c.anchor)
+        for s in steps
+        for c in s.candidates
+        if c.score is not None and c.raced_out is not None
     ]
     finals = []
     it, bt = run.score("initial", "test"), run.score("best", "test")
@@ -232,8 +246,8 @@ def _charts(run: RunData, steps: list[StepView]) -> dict[str, Any]:
     if bt is not None and run.best is not None:
         finals.append((run.best.step, bt, "final"))
     charts: dict[str, Any] = {}
-    if history or scored:
-        charts["scores"] = Markup(plots.score_chart(history, scored, finals))
+    if history or scored or partial:
+        charts["scores"] = Markup(plots.score_chart(history, scored, finals, partial))
     distances = [
         (c.step, c.index, c.edit_distance, c.over_budget, c.anchor)
         for s in steps
@@ -275,13 +289,15 @@ def build_context(run: RunData) -> dict[str, Any]:
     from gpo.protocol import lighter_than_paper
 
     """Everything the report template needs, from a loaded run."""
-    steps = _steps(run)
+    summary = run.summary or {}
+    n_eval = summary.get("n_eval", run.args.get("eval_limit"))
+    steps = _steps(run, n_eval)
     pairs, comparison, overfit = statistics(run)
     initial, best = run.initial, run.best
     prompt_diff = word_diff(initial.prompt, best.prompt) if initial and best else []
     origins = provenance(run)
     measure_rows = usage_rows(run.usage)
-    summary = run.summary or {}
+    optimizer_settings = run.optimizer_settings  # read once: rebuilding it may add a note
     import gpo
 
     return {
@@ -292,14 +308,15 @@ def build_context(run: RunData) -> dict[str, Any]:
         "adherence": summary.get("edit_budget") or _adherence(run),
         "lighter": lighter_than_paper(run.args),
         "protocol": run.args.get("protocol"),
-        "optimizer_settings": sorted(run.optimizer_settings.items()),
+        "optimizer_settings": sorted(optimizer_settings.items()),
         "identities": run.config.get("identities") or {},
         "models": run.models,
         "scores": {
             "initial": {"eval": run.score("initial", "eval"), "test": run.score("initial", "test")},
             "best": {"eval": run.score("best", "eval"), "test": run.score("best", "test")},
         },
-        "n_eval": summary.get("n_eval", run.args.get("eval_limit")),
+        "n_eval": n_eval,
+        "racing": racing_summary(run.candidates, optimizer_settings.get("evaluation"), n_eval, run.args.get("two_round")),
         "n_test": summary.get("n_test") or (len(run.best_test) if run.best_test else None),
         "seconds": summary.get("seconds"),
         "initial": initial,

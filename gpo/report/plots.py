@@ -115,34 +115,48 @@ def score_chart(
     history: Sequence[tuple[int, float, Optional[float]]],
     candidates: Sequence[tuple[int, int, float, bool, str]] = (),
     final_tests: Sequence[tuple[int, float, str]] = (),
+    partial: Sequence[tuple[int, int, float, str]] = (),
 ) -> str:
     """Scores over the steps.
 
     Args:
         history: ``(step, eval score, test score or None)`` of each trajectory entry.
-        candidates: ``(step, index, eval score, selected, anchor)`` of each scored candidate.
+        candidates: ``(step, index, eval score, selected, anchor)`` of each candidate
+            scored on the whole eval split.
         final_tests: ``(step, test score, label)`` of the prompts scored on test at the end
             (used when there are no per-step test scores).
+        partial: ``(step, index, partial eval score, anchor)`` of each candidate racing
+            dropped, drawn as crosses with a legend entry of their own, so that their
+            scores (means over part of the eval split) are never taken for whole ones.
 
     Returns:
         The chart as ``<svg>`` text.
     """
     every = [h[1] for h in history] + [h[2] for h in history if h[2] is not None]
-    every += [c[2] for c in candidates] + [t[1] for t in final_tests]
+    every += [c[2] for c in candidates] + [t[1] for t in final_tests] + [c[2] for c in partial]
     k = _percent_scale(every)
     history = [(s, e * k, None if t is None else t * k) for s, e, t in history]
     candidates = [(s, i, v * k, sel, a) for s, i, v, sel, a in candidates]
+    partial = [(s, i, v * k, a) for s, i, v, a in partial]
     final_tests = [(s, v * k, label) for s, v, label in final_tests]
     with _rc():
         fig = _figure(height=4.0)
         ax = fig.add_subplot()
         values: list[float] = []
+        # One spread over both kinds, so that a cross never hides a dot of its step.
+        xs = _spread([c[0] for c in [*candidates, *partial]], [c[1] for c in [*candidates, *partial]],
+                     {(c[0], c[1]) for c in candidates if c[3]})
         if candidates:
-            xs = _spread([c[0] for c in candidates], [c[1] for c in candidates], {(c[0], c[1]) for c in candidates if c[3]})
             ys = [c[2] for c in candidates]
             colors = [BLUE if c[3] else GREY for c in candidates]
-            sc = ax.scatter(xs, ys, s=22, c=colors, alpha=0.55, linewidths=0, label="candidates (eval)", zorder=2)
+            sc = ax.scatter(xs[: len(candidates)], ys, s=22, c=colors, alpha=0.55, linewidths=0, label="candidates (eval)", zorder=2)
             sc.set_urls([f"#{c[4]}" for c in candidates])
+            values += ys
+        if partial:
+            ys = [c[2] for c in partial]
+            sc = ax.scatter(xs[len(candidates) :], ys, s=26, marker="x", color=PURPLE, linewidths=1.2,
+                            label="raced out (partial eval)", zorder=2)
+            sc.set_urls([f"#{c[3]}" for c in partial])
             values += ys
         steps = [h[0] for h in history]
         evals = [h[1] for h in history]
