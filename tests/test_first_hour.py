@@ -77,6 +77,13 @@ def test_step_lines_say_why_candidates_were_rejected():
     assert "0 repeats), 0 rejected; next" in PlainProgress.line(step_event([None, None]))
 
 
+def test_step_lines_leave_raced_out_partial_scores_out_of_the_best():
+    event = step_event([None, None])
+    event["candidates"] = [("p0", 0.5, None, False, None), ("p1", 1.0, None, False, 4)]  # 4 of 4: partial
+    line = PlainProgress.line(event)
+    assert "2 candidates (best 0.500, 0 repeats, 1 raced out), 0 rejected" in line
+
+
 def test_the_live_panel_shows_the_last_steps_rejections():
     console, _ = terminal()
     progress = RunProgress(console=console, auto_refresh=False, clock=Clock())

@@ -40,12 +40,14 @@ class PlainProgress:
             return f"step 0: initial prompt eval {fmt_score(event['eval'])}"
         if kind == "step":
             cands = event["candidates"]
-            scored = [c[1] for c in cands if c[1] is not None]
+            raced = [c for c in cands if len(c) > 4 and c[4] is not None]
+            scored = [c[1] for c in cands if c[1] is not None and not (len(c) > 4 and c[4] is not None)]
             dups = sum(1 for c in cands if c[3])
             budget = "no limit" if event["budget"] is None else f"{event['budget']} words"
+            out = f", {len(raced)} raced out" if raced else ""
             return (
                 f"step {event['step']}/{event['total']}: budget {budget}; {len(cands)} candidates "
-                f"(best {fmt_score(max(scored) if scored else None)}, {dups} repeats), "
+                f"(best {fmt_score(max(scored) if scored else None)}, {dups} repeats{out}), "
                 f"{fmt_rejected(c[2] for c in cands)}; "
                 f"next prompt {fmt_score(event['score'])}; best so far {fmt_score(event['best'])}"
             )

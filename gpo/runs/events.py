@@ -71,7 +71,9 @@ class StepFinished(Event):
     """A step's candidates and the prompt it chose.
 
     Attributes:
-        candidates: ``(prompt, eval score, rejected reason, duplicate)`` of each candidate.
+        candidates: ``(prompt, eval score, rejected reason, duplicate, dropped after)`` of each
+            candidate; the last is the number of eval examples after which racing dropped
+            it (its score is then partial), else ``None``.
     """
 
     type: ClassVar[str] = "step"

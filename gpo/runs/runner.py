@@ -177,7 +177,7 @@ class Runner:
                 step=t,
                 total=state.total_steps,
                 budget=new[0].edit_budget if new else None,
-                candidates=[(c.prompt, c.eval_score, c.rejected, c.duplicate) for c in new],
+                candidates=[(c.prompt, c.eval_score, c.rejected, c.duplicate, c.dropped_after) for c in new],
                 chosen=entry.prompt,
                 score=entry.score,
                 best=state.best().score,
