@@ -150,17 +150,14 @@ def test_the_meta_prompt_says_when_wrong_answers_hold_the_expected_output():
     wrong = (("agent", "The word is e.", "a"), ("inside", "x", "i"))
     text = render_meta_prompt("generation", CurrentInfo("Think.", 0.0, mistakes=wrong), TrajectoryView(), [],
                               "Q_begin", 10, plain_examples=True, answer_notes=True)
-    assert "inside a longer answer" not in text and "wrote far more" not in text
+    assert "inside a longer answer" not in text
     ran_on = (("4685", "To convert the number 4685 into its decimal equivalent, we can follow these steps: …",
-               "four thousand, six hundred and eighty-five"),
-              ("2850", "2850 is a number, not a word. It is a decimal number.", "two thousand, eight hundred and fifty"),
-              ("8888", "8888 is a number. It is a decimal number, which means it can be written as a …",
-               "eight thousand, eight hundred and eighty-eight"))
-    text = render_meta_prompt("generation", CurrentInfo("Think.", 0.0, mistakes=ran_on), TrajectoryView(), [],
-                              "Q_begin", 10, plain_examples=True, answer_notes=True)
-    assert P.LONG_ANSWER_NOTE.format(counted="2 of these 3 wrong answers", words="6 words") in text
-    assert "wrote far more" not in render_meta_prompt(
-        "generation", CurrentInfo("Think.", 0.0, mistakes=ran_on), TrajectoryView(), [], "Q_begin", 10)
+               "four thousand, six hundred and eighty-five"),)
+    assert "wrote far more" not in render_meta_prompt(  # measured to hurt: see gpo.optim.diagnosis
+        "generation", CurrentInfo("Think.", 0.0, mistakes=ran_on), TrajectoryView(), [], "Q_begin", 10,
+        answer_notes=True)
+    assert "inside a longer answer" not in render_meta_prompt(
+        "generation", CurrentInfo("Think.", 0.0, mistakes=wrapped), TrajectoryView(), [], "Q_begin", 10)
     for method in ("gpo", "ape", "apo", "opro", "pe2"):  # every method alike
         assert RunConfig.build("synthetic/first_letter", method, protocol="quick").optimizer.update.answer_notes
         assert not RunConfig.build("synthetic/first_letter", method, protocol="paper").optimizer.update.answer_notes

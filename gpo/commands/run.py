@@ -82,7 +82,7 @@ SECTIONS = (
 @click.option("--clip-over-budget/--no-clip-over-budget", default=None, help="Clip candidates still over the edit budget after resampling to it (quick: on).")
 @click.option("--rule-first/--no-rule-first", default=None, help="Ask the optimizer to state the input-to-output rule in one line before the prompt (quick: on).")
 @click.option("--plain-examples/--placeholder-examples", default=None, help="Show examples to the optimizer as input/output pairs and say where the prompt goes (quick), or mark its place with <Prompt> (paper).")
-@click.option("--answer-notes/--no-answer-notes", default=None, help="Say in the meta-prompt when most wrong answers hold the expected output in a longer answer, or ran on (quick: on).")
+@click.option("--answer-notes/--no-answer-notes", default=None, help="Say in the meta-prompt when most wrong answers hold the expected output in a longer answer (quick: on).")
 @click.option("--tie-break", type=click.IntRange(min=0), default=None, help="Score candidates tied for a step's best on N more examples (quick: 12; 0: earliest wins).")
 @click.option("--racing/--no-racing", default=None, help="Race a step's candidates on slices of the eval split and stop scoring those that cannot win (beyond the paper; off by default).")
 @click.option("--racing-confidence", type=click.FloatRange(min=0.5, max=1.0, max_open=True), default=None, help="Confidence of the paired bound that drops a raced candidate (default 0.9; turns racing on).")

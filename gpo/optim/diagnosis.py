@@ -2,10 +2,9 @@
 
 A small optimizer model shown a few wrong answers rarely notices on its own that the model
 had the right output but wrapped it in a sentence ("The word "agent" starts with the letter
-"a"." where ``a`` was expected), or that the model ran on, reasoning, until its answer was
-cut off. Counting that in the answers it is shown and saying it in the meta-prompt is a fact
-about the data, not advice about the task, so every method whose meta-prompt shows mistakes
-gets the same sentence. Beyond the paper (the paper shows no
+"a"." where ``a`` was expected). Counting that in the answers it is shown and saying it in
+the meta-prompt is a fact about the data, not advice about the task, so every method whose
+meta-prompt shows mistakes gets the same sentence. Beyond the paper (the paper shows no
 mistakes, so its protocol never renders it).
 """
 
@@ -16,7 +15,7 @@ from typing import Optional, Sequence
 
 from gpo.optim import prompts as P
 
-__all__ = ["answer_form_note", "long_answer", "wrapped_answer"]
+__all__ = ["answer_form_note", "wrapped_answer"]
 
 _NON_WORD = re.compile(r"[^\w]+")
 
@@ -48,19 +47,6 @@ def wrapped_answer(answer: str, expected: str) -> bool:
     return any(got[i : i + len(want)] == want for i in range(len(got) - len(want) + 1))
 
 
-def long_answer(answer: str, expected: str) -> bool:
-    """Whether the answer ran on: cut off where it was shown (``…``), or three times longer
-    than the expected output and at least five words more.
-
-    >>> long_answer("To convert the number 4685 into words, we can follow these steps: …", "four thousand")
-    True
-    >>> long_answer("four thousand and six", "four thousand, six hundred")
-    False
-    """
-    got, want = len(answer.split()), len(expected.split())
-    return answer.rstrip().endswith("…") or (got >= 3 * want and got >= want + 5)
-
-
 def _counted(hits: int, total: int) -> str:
     if total == 1:
         return "this wrong answer"
@@ -70,34 +56,28 @@ def _counted(hits: int, total: int) -> str:
 
 
 def answer_form_note(mistakes: Sequence[tuple[str, str, str]]) -> Optional[str]:
-    """A sentence for the meta-prompt on what most wrong answers have in common, if anything.
+    """A sentence for the meta-prompt when most wrong answers hold the expected output.
 
-    Two faults are counted, in this order: the expected output inside a longer answer
-    (:func:`wrapped_answer`), and an answer that ran on far past the length of the expected
-    output (:func:`long_answer`). The first fault found in at least half of ``mistakes`` is
-    said; neither is advice about the task itself.
+    Only this fault is said. Saying also that answers ran on until cut off was measured and
+    dropped: on ``ii/first_word_letter`` the 1.5B optimizer then wrote rules about answering
+    "directly, without explanation" instead of inducing the first-letter rule, and every
+    method scored lower.
 
     Args:
         mistakes: The wrong answers shown, as ``(input, model's answer, expected output)``.
 
     Returns:
-        The sentence, else ``None``.
+        The sentence when at least half of ``mistakes`` are wrapped answers
+        (:func:`wrapped_answer`), else ``None``.
 
     >>> answer_form_note([("agent", 'The word "agent" starts with "a".', "a"), ("inside", "i", "n")])
     'In 1 of these 2 wrong answers the expected output is there, but inside a longer answer. The new prompt should make the model answer with the output alone, with no other words.'
-    >>> answer_form_note([("12", "To write 12 in words, we first look at the digits and then …", "twelve")])
-    'In this wrong answer the model wrote far more than the expected output (at most 1 word) and was cut off or never gave it. The new prompt should make the model give the output directly, in the form of the examples, without working or explanation.'
-    >>> answer_form_note([("agent", "b", "a")]) is None
+    >>> answer_form_note([("12", "To write 12 in words, we first look at the digits and then …", "twelve")]) is None
     True
     """
     if not mistakes:
         return None
     wrapped = sum(wrapped_answer(answer, expected) for _, answer, expected in mistakes)
-    if 2 * wrapped >= len(mistakes):
-        return P.ANSWER_FORM_NOTE.format(counted=_counted(wrapped, len(mistakes)))
-    long = sum(long_answer(answer, expected) for _, answer, expected in mistakes)
-    if 2 * long >= len(mistakes):
-        most = max(len(expected.split()) for _, _, expected in mistakes)
-        words = "1 word" if most == 1 else f"{most} words"
-        return P.LONG_ANSWER_NOTE.format(counted=_counted(long, len(mistakes)), words=words)
-    return None
+    if 2 * wrapped < len(mistakes):
+        return None
+    return P.ANSWER_FORM_NOTE.format(counted=_counted(wrapped, len(mistakes)))

@@ -56,11 +56,6 @@ ANSWER_FORM_NOTE = (
     "In {counted} the expected output is there, but inside a longer answer. The new prompt "
     "should make the model answer with the output alone, with no other words."
 )
-LONG_ANSWER_NOTE = (
-    "In {counted} the model wrote far more than the expected output (at most {words}) and "
-    "was cut off or never gave it. The new prompt should make the model give the output "
-    "directly, in the form of the examples, without working or explanation."
-)
 
 APPLICATION = (
     "The prompt replaces <Prompt> in every input. When the model's answer differs from the "

@@ -130,8 +130,8 @@ class Update:
             input with ``<Prompt>``, which small models take for text to replace. Beyond
             the paper.
         answer_notes: Say in the meta-prompt when most of the wrong answers shown hold the
-            expected output inside a longer answer, or ran on until cut off
-            (:mod:`gpo.optim.diagnosis`). Beyond the paper.
+            expected output inside a longer answer (:mod:`gpo.optim.diagnosis`). Beyond the
+            paper.
     """
 
     num_candidates: int = 8
