@@ -636,9 +636,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def browser(runs):
-    # Depends on ``runs``: the run directories must exist before Playwright's sync API
-    # starts its event loop in this thread (``optimize`` runs one of its own).
+def browser(runs, raced):
+    # Depends on ``runs`` and ``raced``: the run directories must exist before Playwright's
+    # sync API starts its event loop in this thread (``optimize`` runs one of its own).
     if not Path(CHROMIUM).exists():
         pytest.skip(
             "browser tests need Chromium: `apt-get install -y chromium` (or set GPO_CHROMIUM to a Chromium binary)"
