@@ -16,7 +16,7 @@ from gpo.errors import GPOError, RunInterrupted
 
 EXAMPLES = """\b
 Examples:
-  gpo optimize synthetic/boolean_expressions
+  gpo optimize synthetic/first_letter --initial-prompt "Which letter does this word start with?" --optimizer-model local:qwen2.5-coder-1.5b
   gpo optimize --task bbh/navigate --data-dir DATA --method gpo --protocol paper -m openai:gpt-4o-mini
   gpo optimize --task bbh/navigate --data-dir DATA --trajectory recency --schedule linear --dry-run
   gpo tasks --data-dir ../shared/data/gpo-splits
