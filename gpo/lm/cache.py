@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Generator, Iterable, Optional
 
 from gpo.errors import ConfigError
+from gpo.lm.types import UNICODE_JSON
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -108,7 +109,8 @@ class ResponseCache:
         if not items:
             return
         now = time.time()
-        rows = [(k, json.dumps(v, ensure_ascii=False), now) for k, v in items.items()]
+        encode = UNICODE_JSON.encode
+        rows = [(k, encode(v), now) for k, v in items.items()]
         with self._lock:
             if len(rows) == 1:  # one statement is its own transaction
                 self._conn.execute("INSERT OR IGNORE INTO responses (key, value, created) VALUES (?, ?, ?)", rows[0])
@@ -128,10 +130,11 @@ class ResponseCache:
         that reaches this point in the same turn of the event loop (a group commit); returns
         once committed.
 
-        A caller cancelled while it waits does not stop the write.
+        A caller cancelled while it waits does not stop the write: the items stay queued
+        (the commit skips the cancelled future), so no shield is needed.
         """
         if items:
-            await asyncio.shield(self.enqueue(items))
+            await self.enqueue(items)
 
     def enqueue(self, items: dict[str, Any]) -> asyncio.Future:
         """Queues values for this turn's group commit; the future is done once they are
@@ -275,7 +278,7 @@ class LayeredCache:
             else:
                 layer.put_many(items)
         for done in queued:
-            await asyncio.shield(done)
+            await done  # cancelled, the write goes on (see ResponseCache.aput_many)
 
     def __len__(self) -> int:
         return len(self.layers[0])

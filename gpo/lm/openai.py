@@ -289,6 +289,7 @@ class OpenAICompatLM(LM):
     """
 
     backend = "openai"
+    awaits_io = True
 
     def __init__(
         self,
