@@ -13,7 +13,6 @@ import abc
 import asyncio
 import contextvars
 import dataclasses
-import functools
 import logging
 import re
 import time
@@ -79,7 +78,6 @@ class LM(abc.ABC):
     model: str = ""
     supports_n: bool = True
     max_n: Optional[int] = None  # most samples one request may ask for (None: no cap)
-    awaits_io: bool = False  # does every request wait for I/O (a server), giving the other calls a turn?
 
     def __init__(
         self,
@@ -271,8 +269,7 @@ class LM(abc.ABC):
                 seed = seed + chunk[0]
             groups.append((chunk, seed))
         if len(groups) == 1:  # the usual call: no task to make
-            if not self.awaits_io:  # but a turn for the others, as a task would give (in-process models never wait)
-                await asyncio.sleep(0)
+            await asyncio.sleep(0)  # but a turn for the others, as a task would give (in-process models never wait)
             return await self._send_group(request, indices, groups[0][1], usage)
         results = await gather_all(self._send_group(request, idx, seed, usage) for idx, seed in groups)
         return [t for r in results for t in r]
@@ -298,10 +295,49 @@ class LM(abc.ABC):
     async def _send(self, request: Request, n: int, seed: Optional[int], usage: Usage) -> list[str]:
         sub = request if (n, seed) == (request.n, request.seed) else dataclasses.replace(request, n=n, seed=seed)
         limits = endpoint_limits(self.endpoint, self.concurrency, self.rpm)
-        # Methods bound with partial, not closures: a request holds fewer objects while it
-        # waits, which the garbage collector would otherwise walk again and again.
-        attempt = functools.partial(self._attempt, sub, usage, limits, current_policy())
-        count_retry = functools.partial(self._count_retry, usage, limits)
+        loop = asyncio.get_running_loop()
+
+        shared = current_policy()  # a sweep's cap per endpoint and budget, across processes
+
+        async def attempt() -> RawCompletion:
+            async with limits.semaphore:
+                if self.budget is not None:
+                    self.budget.check(usage.role)
+                lease = await shared.acquire(self.endpoint) if shared is not None else None
+                paid: Optional[RawCompletion] = None
+                try:
+                    await limits.rate.acquire()
+                    await self._prepare()
+                    slow = loop.call_later(slow_after(self.timeout), self._warn_slow, limits)
+                    try:
+                        paid = await self._generate(sub)
+                        limits.answered = True
+                        return paid
+                    except LMError as exc:
+                        if exc.timed_out and not limits.answered:  # a server that never answers: fail after one --timeout
+                            exc.attempts = 1
+                        raise
+                    except asyncio.CancelledError:  # sent, and its answer lost to a stop (Ctrl-C, SIGTERM, a budget)
+                        usage.failed_requests += 1
+                        raise
+                    finally:
+                        slow.cancel()
+                finally:
+                    if shared is not None:
+                        tokens = paid.input_tokens + paid.output_tokens if paid is not None else 0
+                        cost = self.cost(paid.input_tokens, paid.output_tokens) if paid is not None else 0.0
+                        shared.release(self.endpoint, lease, calls=int(paid is not None), tokens=tokens, cost=cost)
+
+        def count_retry(exc: Exception) -> None:
+            usage.retries += 1
+            usage.failed_requests += 1
+            kind = (type(exc).__name__, re.sub(r"\d+", "#", str(exc))[:120])  # numbers aside, the same failure
+            if kind in limits.retried:  # an unattended run through a flaky server says each failure once
+                log.info("retrying %s after: %s", self.spec, exc)
+                return
+            limits.retried.add(kind)
+            log.warning("retrying %s after: %s (retries after the same failure are counted in the usage, not shown)", self.spec, exc)
+
         try:
             raw = await call_with_retries(attempt, self.retry, on_retry=count_retry)
         except LMError:
@@ -323,49 +359,6 @@ class LM(abc.ABC):
                 usage.role, calls=1, tokens=raw.input_tokens + raw.output_tokens, cost=cost
             )
         return raw.texts
-
-    async def _attempt(self, sub: Request, usage: Usage, limits: EndpointLimits, shared: Any) -> RawCompletion:
-        """One attempt at a request: under the endpoint's cap and rate, the budget checked.
-
-        ``shared`` is a sweep's policy across processes (``None``: the run is on its own).
-        """
-        async with limits.semaphore:
-            if self.budget is not None:
-                self.budget.check(usage.role)
-            lease = await shared.acquire(self.endpoint) if shared is not None else None
-            paid: Optional[RawCompletion] = None
-            try:
-                await limits.rate.acquire()
-                await self._prepare()
-                watched = limits.watch(asyncio.get_running_loop(), slow_after(self.timeout), self._warn_slow)
-                try:
-                    paid = await self._generate(sub)
-                    limits.answered = True
-                    return paid
-                except LMError as exc:
-                    if exc.timed_out and not limits.answered:  # a server that never answers: fail after one --timeout
-                        exc.attempts = 1
-                    raise
-                except asyncio.CancelledError:  # sent, and its answer lost to a stop (Ctrl-C, SIGTERM, a budget)
-                    usage.failed_requests += 1
-                    raise
-                finally:
-                    limits.done(watched)
-            finally:
-                if shared is not None:
-                    tokens = paid.input_tokens + paid.output_tokens if paid is not None else 0
-                    cost = self.cost(paid.input_tokens, paid.output_tokens) if paid is not None else 0.0
-                    shared.release(self.endpoint, lease, calls=int(paid is not None), tokens=tokens, cost=cost)
-
-    def _count_retry(self, usage: Usage, limits: EndpointLimits, exc: Exception) -> None:
-        usage.retries += 1
-        usage.failed_requests += 1
-        kind = (type(exc).__name__, re.sub(r"\d+", "#", str(exc))[:120])  # numbers aside, the same failure
-        if kind in limits.retried:  # an unattended run through a flaky server says each failure once
-            log.info("retrying %s after: %s", self.spec, exc)
-            return
-        limits.retried.add(kind)
-        log.warning("retrying %s after: %s (retries after the same failure are counted in the usage, not shown)", self.spec, exc)
 
     def _warn_slow(self, limits: EndpointLimits) -> None:
         """Logs that a request has been in flight a long time: once per endpoint."""

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Generator, Iterable, Optional
 
 from gpo.errors import ConfigError
-from gpo.lm.types import UNICODE_JSON
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -109,8 +108,7 @@ class ResponseCache:
         if not items:
             return
         now = time.time()
-        encode = UNICODE_JSON.encode
-        rows = [(k, encode(v), now) for k, v in items.items()]
+        rows = [(k, json.dumps(v, ensure_ascii=False), now) for k, v in items.items()]
         with self._lock:
             if len(rows) == 1:  # one statement is its own transaction
                 self._conn.execute("INSERT OR IGNORE INTO responses (key, value, created) VALUES (?, ?, ?)", rows[0])
@@ -130,11 +128,10 @@ class ResponseCache:
         that reaches this point in the same turn of the event loop (a group commit); returns
         once committed.
 
-        A caller cancelled while it waits does not stop the write: the items stay queued
-        (the commit skips the cancelled future), so no shield is needed.
+        A caller cancelled while it waits does not stop the write.
         """
         if items:
-            await self.enqueue(items)
+            await asyncio.shield(self.enqueue(items))
 
     def enqueue(self, items: dict[str, Any]) -> asyncio.Future:
         """Queues values for this turn's group commit; the future is done once they are
@@ -278,7 +275,7 @@ class LayeredCache:
             else:
                 layer.put_many(items)
         for done in queued:
-            await done  # cancelled, the write goes on (see ResponseCache.aput_many)
+            await asyncio.shield(done)
 
     def __len__(self) -> int:
         return len(self.layers[0])

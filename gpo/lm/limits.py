@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
-import math
 import os
 import random
 import time
@@ -184,7 +182,7 @@ class RateLimiter:
 
 
 class EndpointLimits:
-    """The concurrency cap and request-rate limiter of one endpoint (in one event loop)."""
+    """The concurrency cap and request-rate limiter of one endpoint."""
 
     def __init__(self, concurrency: int, rpm: Optional[float]) -> None:
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
@@ -193,51 +191,11 @@ class EndpointLimits:
         self.warned_slow = False  # one slow-request warning per endpoint
         self.answered = False  # has any request here succeeded? (time-outs before that are not retried)
         self.retried: set[tuple[str, str]] = set()  # kinds of failure already shown as retried
-        self._in_flight: dict[int, tuple[float, Callable[["EndpointLimits"], None]]] = {}
-        self._tokens = itertools.count()
-        self._watch: Optional[asyncio.TimerHandle] = None
-        self._watch_at = math.inf
-
-    def watch(self, loop: asyncio.AbstractEventLoop, after: float, warn: Callable[["EndpointLimits"], None]) -> int:
-        """Notes a request sent now: ``warn(self)`` is called if it is still in flight ``after``
-        seconds from now (see :meth:`done`). Returns its token.
-
-        One timer per endpoint watches every request in flight (a timer per request would
-        cost each request a timer handle, kept in the loop's heap long after it was
-        cancelled); after the endpoint's one warning nothing is watched.
-        """
-        if self.warned_slow:
-            return -1
-        token = next(self._tokens)
-        deadline = loop.time() + after
-        self._in_flight[token] = (deadline, warn)
-        if deadline < self._watch_at:  # the first request, or one with a shorter time-out
-            if self._watch is not None:
-                self._watch.cancel()
-            self._watch, self._watch_at = loop.call_at(deadline, self._check, loop), deadline
-        return token
-
-    def done(self, token: int) -> None:
-        """The request of ``token`` (from :meth:`watch`) is no longer in flight."""
-        self._in_flight.pop(token, None)
-
-    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._watch, self._watch_at = None, math.inf
-        if self.warned_slow or not self._in_flight:
-            return
-        deadline, warn = min(self._in_flight.values(), key=lambda v: v[0])
-        if deadline <= loop.time():
-            self._in_flight.clear()
-            warn(self)
-            return
-        self._watch, self._watch_at = loop.call_at(deadline, self._check, loop), deadline
 
 
 _registry: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, EndpointLimits]]" = (
     weakref.WeakKeyDictionary()
 )
-_last: tuple[Callable[[], Optional[asyncio.AbstractEventLoop]], dict[str, EndpointLimits]] = (lambda: None, {})
-"""The last event loop asked about (weakly held) and its limits: a lookup without allocations."""
 
 
 def endpoint_limits(endpoint: str, concurrency: int, rpm: Optional[float]) -> EndpointLimits:
@@ -246,13 +204,8 @@ def endpoint_limits(endpoint: str, concurrency: int, rpm: Optional[float]) -> En
     The first caller's settings win, so a task model and an optimizer model on the same
     server share one budget of parallel requests.
     """
-    global _last
     loop = asyncio.get_running_loop()
-    ref, per_loop = _last
-    if ref() is not loop:
-        per_loop = _registry.setdefault(loop, {})
-        _last = (weakref.ref(loop), per_loop)
-    limits = per_loop.get(endpoint)
-    if limits is None:
-        limits = per_loop[endpoint] = EndpointLimits(concurrency, rpm)
-    return limits
+    per_loop = _registry.setdefault(loop, {})
+    if endpoint not in per_loop:
+        per_loop[endpoint] = EndpointLimits(concurrency, rpm)
+    return per_loop[endpoint]

@@ -289,7 +289,6 @@ class OpenAICompatLM(LM):
     """
 
     backend = "openai"
-    awaits_io = True
 
     def __init__(
         self,

@@ -9,13 +9,6 @@ from typing import Any, Optional, Sequence
 
 Message = dict[str, str]
 
-UNICODE_JSON = json.JSONEncoder(ensure_ascii=False)
-"""``json.dumps(value, ensure_ascii=False)`` as ``UNICODE_JSON.encode(value)``, the same text:
-``dumps`` with any option set builds a new encoder each call, which several writes a request
-(its cache entry, its usage line) would pay for."""
-
-_KEY_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
 
 def approx_tokens(text: str) -> int:
     """A tokenizer-free token estimate: one token per four characters, at least one.
@@ -73,7 +66,7 @@ class Request:
             "sampling": self.sampling(),
             "sample_index": index,
         }
-        blob = _KEY_JSON.encode(payload)  # json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 

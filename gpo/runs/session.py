@@ -11,7 +11,7 @@ from gpo.lm.budget import Budget
 from gpo.lm.cache import LayeredCache, ResponseCache, default_cache
 from gpo.lm.ledger import Ledger
 from gpo.lm.shared import current_policy
-from gpo.lm.types import UNICODE_JSON, Usage
+from gpo.lm.types import Usage
 from gpo.runs.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class RunSession:
         )
 
     def _append(self, record: Usage) -> None:
-        line = UNICODE_JSON.encode(record.to_dict()) + "\n"
+        line = json.dumps(record.to_dict(), ensure_ascii=False) + "\n"
         with self._lock:
             assert self._file is not None
             self._file.write(line)
