@@ -40,11 +40,11 @@ class PlainProgress:
             return f"step 0: initial prompt eval {fmt_score(event['eval'])}"
         if kind == "step":
             cands = event["candidates"]
-            raced = [c for c in cands if len(c) > 4 and c[4] is not None]
-            scored = [c[1] for c in cands if c[1] is not None and not (len(c) > 4 and c[4] is not None)]
+            raced = [len(c) > 4 and c[4] is not None for c in cands]  # a partial score: not the best
+            scored = [c[1] for c, partial in zip(cands, raced) if c[1] is not None and not partial]
             dups = sum(1 for c in cands if c[3])
             budget = "no limit" if event["budget"] is None else f"{event['budget']} words"
-            out = f", {len(raced)} raced out" if raced else ""
+            out = f", {sum(raced)} raced out" if any(raced) else ""
             return (
                 f"step {event['step']}/{event['total']}: budget {budget}; {len(cands)} candidates "
                 f"(best {fmt_score(max(scored) if scored else None)}, {dups} repeats{out}), "
