@@ -35,16 +35,18 @@ BBH_LITE = ("navigate", "movie_recommendation", "object_counting", "word_sorting
 OPTIMIZERS = ("gpo", "ape", "apo", "opro", "pe2")
 REFERENCES = ("cot", "empty")
 
+# Both settings use the quick protocol's sizes (2 steps of 3 candidates, 12 eval examples) with
+# 30 test examples and one task-model call budget per run: on 2 cores an optimizing run then
+# takes 2-3 minutes, and the full suite (150 optimizing runs) a few sessions of machine time.
+SIZES = dict(steps=2, candidates=3, eval_limit=12, test_limit=30, task_calls=200)
 SETTINGS = {
     "full": dict(
         tasks=[f"ii/{t}" for t in II_TASKS] + [f"bbh/{t}" for t in BBH_LITE],
-        methods=OPTIMIZERS + REFERENCES, seeds="0,1,2",
-        steps=4, candidates=4, eval_limit=20, test_limit=50, task_calls=600,
+        methods=OPTIMIZERS + REFERENCES, seeds="0,1,2", **SIZES,
     ),
     "small": dict(
         tasks=["ii/first_word_letter", "ii/num_to_verbal"],
-        methods=("gpo", "ape", "opro") + REFERENCES, seeds="0",
-        steps=2, candidates=3, eval_limit=12, test_limit=30, task_calls=200,
+        methods=("gpo", "ape", "opro") + REFERENCES, seeds="0", **SIZES,
     ),
 }
 
