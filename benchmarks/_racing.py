@@ -93,25 +93,32 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
 
     The answers come from the run's record (``responses.db``), or from ``lm``: a
     deterministic model gives the recorded answers again (a model object given to a run
-    is not pointed at the run's record).
+    is not pointed at the run's record). Each step's choice is made again by the run's own
+    selection rule, on the full pool and on the pool without the candidates the race
+    dropped. A rule that scores more examples (a tie-break) finds them in the record; when
+    the race leaves a tie that full evaluation did not have, its evidence was never
+    recorded and the step counts as undecided.
 
     Returns:
         ``steps``, ``same_winner`` (steps whose race chooses the prompt full evaluation
-        chose), ``generations`` (the run's task generations) and ``racing_generations``
-        (the same run with each step's candidates raced).
+        chose), ``undecided``, ``dropped`` (candidates the races dropped), ``generations``
+        (the run's task generations) and ``racing_generations`` (the same run with each
+        step's candidates raced).
     """
     from gpo.api import load_run_config
+    from gpo.errors import EvaluationError, ReplayMiss
     from gpo.evaluate import Evaluator
     from gpo.lm.cache import ResponseCache
     from gpo.lm.fake import ReplayLM
     from gpo.lm.ledger import Ledger
+    from gpo.optim.objective import Objective
     from gpo.optim.racing import race, race_order
-    from gpo.optim.selection import PaperSelection, select_paper
+    from gpo.optim.state import TrajectoryEntry
     from gpo.tasks import load_task
 
     config = load_run_config(run_dir)
-    if not isinstance(config.optimizer.selection, PaperSelection) or config.optimizer.evaluation.name != "full":
-        raise SystemExit(f"{run_dir}: racing is replayed on runs with the paper's selection and full evaluation")
+    if config.optimizer.evaluation.name != "full":
+        raise SystemExit(f"{run_dir}: racing is replayed on runs with full evaluation")
     saved = json.loads((run_dir / "config.json").read_text())
     task = load_task(config.task, data_dir=config.data_dir, placement=config.placement)
     examples = task.split("eval", config.eval_limit)
@@ -121,13 +128,15 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     lm.ledger, lm.budget = Ledger(), None  # a model given to a run still points at the run's
     ev = Evaluator(task, lm, two_round=config.two_round, max_tokens=config.answer_tokens,
                    follow_up_max_tokens=config.follow_up_tokens, concurrency=64)
-    history = json.loads((run_dir / "checkpoint.json").read_text())["state"]["history"]
+    objective = Objective(task, ev, optimizer_lm=None, eval_examples=examples, seed=config.seed)
+    selection = config.optimizer.selection
+    history = [TrajectoryEntry.from_dict(h) for h in json.loads((run_dir / "checkpoint.json").read_text())["state"]["history"]]
     lines = [json.loads(x) for x in (run_dir / "trajectory.jsonl").read_text().splitlines()]
-    known = {history[0]["prompt"]: history[0]["score"]}
-    winners, current = {history[0]["prompt"]}, history[0]["prompt"]
-    same, saved_examples, n = 0, 0, len(examples)
-    for entry in history[1:]:
-        t = entry["step"]
+    known = {history[0].prompt: history[0].score}
+    same = undecided = dropped_count = saved_examples = 0
+    n = len(examples)
+    for i, entry in enumerate(history[1:], start=1):
+        t = entry.step
         scored = [c for c in lines if c["step"] == t and c["prompt"] and c["rejected"] is None]
         fresh = list(dict.fromkeys(c["prompt"] for c in scored if c["prompt"] not in known))
         results = await ev.evaluate_many(fresh, examples, split="eval")  # every answer from the record
@@ -141,13 +150,17 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         saved_examples += len(fresh) * n - sum(outcome.seen)
         known.update((p, r.score) for p, r in zip(fresh, results))
         dropped = {fresh[i] for i in range(len(fresh)) if i not in outcome.alive}
+        dropped_count += len(dropped)
         pool = [(c["prompt"], known[c["prompt"]]) for c in scored]
-        full_pick = select_paper(pool, current, winners)
-        if full_pick != entry["prompt"]:
+        full_pick = await selection.choose(pool, history[:i], objective)
+        if full_pick != entry.prompt:
             raise SystemExit(f"{run_dir}: step {t} does not replay to the recorded choice")
-        same += select_paper([(p, s) for p, s in pool if p not in dropped], current, winners) == full_pick
-        winners.add(entry["prompt"])
-        current = entry["prompt"]
+        try:
+            raced_pick = await selection.choose([(p, s) for p, s in pool if p not in dropped], history[:i], objective)
+        except (ReplayMiss, EvaluationError):
+            undecided += 1
+        else:
+            same += raced_pick == full_pick
     store.close()
     summary = json.loads((run_dir / "summary.json").read_text())
     generations = summary["usage"]["task"]["samples"] - summary["usage"]["task"]["cached_samples"]
@@ -155,6 +168,8 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     return {
         "steps": len(history) - 1,
         "same_winner": same,
+        "undecided": undecided,
+        "dropped": dropped_count,
         "generations": generations,
         "racing_generations": generations - rounds * saved_examples,
     }

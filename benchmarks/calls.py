@@ -129,10 +129,12 @@ def racing_figures(args) -> None:
             full = sum(r["generations"] for r in found) / len(found)
             raced = sum(r["racing_generations"] for r in found) / len(found)
             rows.append((confidence, min_slice, raced, same))
-            each = ", ".join(f"{r['racing_generations']:,}" for r in found)
+            each = ", ".join(f"{r['racing_generations']:,}" for r in found) if len(found) <= 12 else f"{len(found)} runs"
+            undecided = sum(r["undecided"] for r in found)
+            open_steps = f", undecided in {undecided} (the race left a tie whose evidence was never recorded)" if undecided else ""
             print(f"  confidence {confidence:g}, slices of {min_slice}: {raced:,.0f} task generations per run "
-                  f"(full evaluation: {full:,.0f}; per run {each}); "
-                  f"same step winner as full evaluation in {sum(r['same_winner'] for r in found)} of {steps} steps ({same:.1%})")
+                  f"(full evaluation: {full:,.0f}; per run {each}); {sum(r['dropped'] for r in found)} candidates dropped; "
+                  f"same step winner as full evaluation in {sum(r['same_winner'] for r in found)} of {steps} steps ({same:.1%}){open_steps}")
         if not args.records:
             ends = [paper_run(args.task, args.data_dir, False, seed=seed, racing=True, racing_confidence=args.confidence,
                               racing_min_slice=args.min_slice)[0] for seed in range(args.runs)]
@@ -143,9 +145,20 @@ def racing_figures(args) -> None:
                   f"(full evaluation: {sum(full_tests) / len(full_tests):.3f})")
     raced, same = rows[0][2], rows[0][3]
     kind = "recorded runs" if args.records else "SIMULATED task model"
+    if args.records and not all(_protocol(d) == "paper" for d, _ in runs):
+        # The generation target is the paper protocol's; other records only tell agreement.
+        print(f"racing {Racing(args.confidence, args.min_slice).describe()} on {kind} (not all of the paper protocol): "
+              f"{raced:,.0f} task generations per run, same step winner as full evaluation in {same:.1%} of steps (target >= 90%)")
+        return
     print(f"racing {Racing(args.confidence, args.min_slice).describe()} on {kind}: {raced:,.0f} task generations "
           f"(target <= 7,000; published / racing = {PUBLISHED / raced:.2f}), same step winner as full evaluation "
           f"in {same:.1%} of steps (target >= 90%)")
+
+
+def _protocol(run_dir: Path) -> str:
+    import json
+
+    return json.loads((run_dir / "config.json").read_text())["run"].get("protocol", "?")
 
 
 def main() -> None:

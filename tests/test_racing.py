@@ -228,3 +228,32 @@ def test_a_failed_call_in_a_small_slice_does_not_stop_the_race(tmp_path):
                       run_dir=False, trajectory="recency", racing=True, racing_min_slice=4, report=False)
     assert result.state.step == 2
     assert any(c.dropped_after for c in result.state.candidates)
+
+
+# -- replaying races on recorded runs (benchmarks/calls.py --racing --records) ---------------
+
+
+@pytest.mark.parametrize("protocol", ["quick", "paper"])
+def test_a_recorded_run_replays_its_own_choices_and_races_them_offline(tmp_path, protocol):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from _racing import replay
+    finally:
+        sys.path.pop(0)
+    run = tmp_path / "r"
+    optimize(TASK, "opro" if protocol == "quick" else "gpo", model="fake:", protocol=protocol, steps=2, eval_limit=12,
+             test_limit=4, run_dir=run, report=False, embedder="lexical")
+    from gpo.lm import get_lm
+
+    # The fake model is not cached, so it answers the replay again (deterministically).
+    # A bound that can never be met drops nothing: every step is chosen as recorded
+    # (replay stops with SystemExit when the run's own rule does not reach its recorded choice).
+    loose = replay(run, 0.9999, 12, get_lm("fake:", cache=False))
+    assert loose["steps"] == 2 and loose["same_winner"] == 2 and loose["dropped"] == 0
+    assert loose["racing_generations"] == loose["generations"] > 0
+    tight = replay(run, 0.5, 2, get_lm("fake:", cache=False))
+    assert tight["dropped"] > 0 and tight["racing_generations"] < tight["generations"]
+    assert tight["same_winner"] + tight["undecided"] <= 2
