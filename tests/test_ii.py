@@ -16,7 +16,7 @@ from gpo.errors import ConfigError, DataError
 from gpo.evaluate import Evaluator
 from gpo.lm import ScriptedLM
 from gpo.scoring import ANSWER_FORMATS, InductionFormat, get_answer_format, score_output
-from gpo.scoring.ii_metric import contains_match, exact_match, exact_set_match, normalize, score_any
+from gpo.scoring.ii_metric import contains_match, exact_match, exact_set_match, f1_score, normalize, score_any
 from gpo.tasks import II_ANSWER_FORMATS, II_TASKS, expand_tasks, list_tasks, load_task
 from gpo.tasks.base import Example, Task, display_target, render_messages
 
@@ -26,6 +26,8 @@ needs_ii_data = pytest.mark.skipif(
 )
 
 SIZES = {"train": 40, "eval": 40, "format": 5, "test": 100}
+PRESENT = [name for name in II_TASKS if (II_DATA / name).is_dir()] or list(II_TASKS)
+"""The benchmark's tasks the shared splits hold (all of them when the splits are missing: those tests skip)."""
 
 
 @pytest.fixture
@@ -136,16 +138,33 @@ def test_any_accepted_answer_counts():
     assert fmt.score(None, tuple(answers)) == 0.0
 
 
+def test_f1_counts_shared_words_after_the_same_normalization():
+    # Worked by hand: precision = shared / predicted words, recall = shared / answer words.
+    assert f1_score("involve oceans", "involve oceans") == 1.0
+    assert f1_score("They involve oceans.", "involve oceans") == pytest.approx(2 * (2 / 3) * 1 / (2 / 3 + 1))
+    assert f1_score("Involve-Oceans", "involve oceans") == 1.0  # "-" is a space, case is ignored
+    assert f1_score("the the sea", "the sea sea") == pytest.approx(2 / 3)  # repeats count once per match
+    assert f1_score("nothing shared", "involve oceans") == 0.0
+    assert f1_score("Could you please send it?", "Please send it. Thank you.") == pytest.approx(2 * (3 / 5) * 1 / (3 / 5 + 1))
+    assert f1_score("", "anything") == 0.0 and f1_score("anything", "...") == 0.0
+    # The best accepted answer counts, not the first.
+    assert score_any("f1", "they are all fruits", ["things", "are fruits"]) == pytest.approx(2 * (2 / 4) * 1 / (2 / 4 + 1))
+    assert score_any("f1", "x", []) == 0.0
+    assert score_output("ii_f1", "The answer is: are fruits", ("things", "are fruits")) == ("are fruits", 1.0)
+
+
 # ------------------------------------------------------------------ the answer formats
 
 
 def test_formats_are_registered_with_their_metric():
-    assert {name: ANSWER_FORMATS[name].metric for name in ("ii_exact", "ii_contains", "ii_set")} == {
+    names = ("ii_exact", "ii_contains", "ii_set", "ii_f1")
+    assert {name: ANSWER_FORMATS[name].metric for name in names} == {
         "ii_exact": "exact",
         "ii_contains": "contains",
         "ii_set": "set",
+        "ii_f1": "f1",
     }
-    assert all(isinstance(ANSWER_FORMATS[n], InductionFormat) for n in ("ii_exact", "ii_contains", "ii_set"))
+    assert all(isinstance(ANSWER_FORMATS[n], InductionFormat) for n in names)
 
 
 @pytest.mark.parametrize(
@@ -211,11 +230,13 @@ def test_two_round_evaluation_sends_the_follow_up_and_scores_any_answer():
 # ------------------------------------------------------------------ the task group
 
 
-def test_every_task_has_the_benchmark_metric():
-    assert len(II_TASKS) == 13
+def test_every_task_has_the_benchmark_metric(no_env):
+    # The benchmark's own table (its TASK_TO_METRIC): everything else is exact match.
+    assert len(II_TASKS) == 24
     assert II_ANSWER_FORMATS["orthography_starts_with"] == II_ANSWER_FORMATS["taxonomy_animal"] == "ii_set"
     assert II_ANSWER_FORMATS["synonyms"] == "ii_contains"
-    assert sum(f == "ii_exact" for f in II_ANSWER_FORMATS.values()) == 10
+    assert II_ANSWER_FORMATS["common_concept"] == II_ANSWER_FORMATS["informal_to_formal"] == "ii_f1"
+    assert sum(f == "ii_exact" for f in II_ANSWER_FORMATS.values()) == 19
     assert expand_tasks("ii") == [f"ii/{t}" for t in II_TASKS]
 
 
@@ -278,13 +299,15 @@ def test_missing_folder_says_where_it_looked_and_how_to_fix(tmp_path, no_env):
 
 @needs_ii_data
 def test_task_names_match_the_data_folders():
-    assert set(II_TASKS) == {p.name for p in II_DATA.iterdir() if p.is_dir()}
+    assert {p.name for p in II_DATA.iterdir() if p.is_dir()} == set(PRESENT)
+    assert expand_tasks("ii", II_DATA) == expand_tasks("ii", II_DATA.parent) == [f"ii/{t}" for t in PRESENT]
     if (II_DATA.parent / "gpo-splits").is_dir():  # the shared layout: both beside each other
-        assert all(info.available for info in list_tasks(II_DATA.parent))
+        known = {f"ii/{t}" for t in II_TASKS if t not in PRESENT}  # the benchmark's tasks the splits lack
+        assert all(info.available for info in list_tasks(II_DATA.parent) if info.name not in known)
 
 
 @needs_ii_data
-@pytest.mark.parametrize("name", II_TASKS)
+@pytest.mark.parametrize("name", PRESENT)
 def test_every_task_loads_with_the_documented_sizes(name):
     for data_dir in (II_DATA, II_DATA.parent):
         task = load_task(f"ii/{name}", data_dir=data_dir)
@@ -301,7 +324,7 @@ def test_every_task_loads_with_the_documented_sizes(name):
 
 
 @needs_ii_data
-@pytest.mark.parametrize("name", II_TASKS)
+@pytest.mark.parametrize("name", PRESENT)
 def test_every_accepted_answer_scores_when_stated(name):
     task = load_task(f"ii/{name}", data_dir=II_DATA)
     fmt = get_answer_format(task.answer_format)
@@ -313,7 +336,7 @@ def test_every_accepted_answer_scores_when_stated(name):
 
 
 @needs_ii_data
-@pytest.mark.parametrize("name", [n for n in II_TASKS if II_ANSWER_FORMATS[n] == "ii_exact"])
+@pytest.mark.parametrize("name", [n for n in PRESENT if II_ANSWER_FORMATS[n] == "ii_exact"])
 def test_another_examples_answer_scores_zero(name):
     examples = load_task(f"ii/{name}", data_dir=II_DATA).split("test")
     checked = 0
@@ -333,7 +356,8 @@ def test_gpo_tasks_lists_the_group():
     rows = {r["name"]: r for r in json.loads(result.output)}
     ii = {name: row for name, row in rows.items() if name.startswith("ii/")}
     assert set(ii) == {f"ii/{t}" for t in II_TASKS}
-    assert all(row["available"] and row["source"] == str(II_DATA / row["name"][3:]) for row in ii.values())
+    assert {name for name, row in ii.items() if row["available"]} == {f"ii/{t}" for t in PRESENT}
+    assert all(row["source"] == str(II_DATA / row["name"][3:]) for row in ii.values())
     assert rows["ii/synonyms"]["answer_format"] == "ii_contains"
     assert rows["ii/taxonomy_animal"]["answer_format"] == "ii_set"
     assert not rows["bbh/navigate"]["available"]
@@ -341,7 +365,7 @@ def test_gpo_tasks_lists_the_group():
     for data_dir in (II_DATA, II_DATA.parent):
         result = CliRunner().invoke(cli, ["tasks", "--data-dir", str(data_dir)], env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output
-        for name in II_TASKS:
+        for name in PRESENT:
             assert f"ii/{name} " in result.output
         assert "ii_contains" in result.output and "ii_set" in result.output
 
@@ -350,7 +374,7 @@ def test_gpo_tasks_all_lists_the_group_as_missing_without_data(no_env):
     result = CliRunner().invoke(cli, ["tasks", "--all", "--json"])
     assert result.exit_code == 0, result.output
     rows = {r["name"]: r for r in json.loads(result.output) if r["name"].startswith("ii/")}
-    assert len(rows) == 13 and not any(r["available"] for r in rows.values())
+    assert len(rows) == 24 and not any(r["available"] for r in rows.values())
 
 
 @needs_ii_data
@@ -429,3 +453,41 @@ def test_own_folder_chooses_the_metric(tmp_path):
     task = load_task(f"jsonl:{folder}?format=ii_contains")
     lm = ScriptedLM(["It is a cat, surely."])
     assert asyncio.run(Evaluator(task, lm, two_round=False).evaluate("", split="test")).score == 1.0
+
+
+def test_a_folder_of_the_layout_is_a_task_of_the_group(tmp_path, no_env):
+    # The benchmark's tasks the shared splits lack (antonyms, common_concept) and a user's own
+    # task load by folder name; a folder whose records lack ``targets`` is not one.
+    ii = tmp_path / "instruction-induction"
+    make_task_folder(ii / "antonyms", {"eval": [("hot", ["cold"])], "test": [("up", ["down"])]})
+    make_task_folder(ii / "common_concept", {"eval": [("whale, shark", ["live in water", "swim"])]})
+    make_task_folder(ii / "capitals", {"eval": [("France", ["Paris"])], "test": [("Peru", ["Lima"])]})
+    write_jsonl(ii / "notes" / "eval.jsonl", [{"input": "a", "target": "b"}])
+    (tmp_path / "gpo-splits").mkdir()
+    assert expand_tasks("ii", tmp_path) == ["ii/antonyms", "ii/common_concept", "ii/capitals"]
+    assert load_task("ii/antonyms", data_dir=tmp_path).answer_format == "ii_exact"
+    concept = load_task("ii/common_concept", data_dir=tmp_path)
+    assert concept.answer_format == "ii_f1" and concept.split("eval")[0].target == ("live in water", "swim")
+    own = load_task("ii/capitals", data_dir=tmp_path)
+    assert own.answer_format == "ii_exact" and own.source == str(ii / "capitals")
+    assert load_task("ii/capitals?answer_format=ii_contains", data_dir=tmp_path).answer_format == "ii_contains"
+    with pytest.raises(ConfigError, match="unknown task 'ii/notes'"):
+        load_task("ii/notes", data_dir=tmp_path)
+    listed = {i.name: i for i in list_tasks(tmp_path)}
+    assert listed["ii/capitals"].available and "ii/notes" not in listed
+    result = CliRunner().invoke(cli, ["tasks", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "ii/capitals " in result.output and "ii/antonyms " in result.output
+
+
+def test_a_sweep_expands_task_groups_against_its_data_folder(tmp_path, no_env):
+    from gpo.sweep.command import build_plan
+
+    ii = tmp_path / "instruction-induction"
+    for name in ("diff", "capitals"):
+        make_task_folder(ii / name, tiny_rows())
+    run = dict(max_calls=None, max_tokens=None, max_cost=None, protocol="quick", model="fake:", optimizer_model=None,
+               embedder=None, steps=1, eval_limit=None, test_limit=None, data_dir=str(tmp_path), initial_prompt=None,
+               two_round=None, answer_tokens=None, dry_run=False)
+    plan = build_plan("ii,ii/diff,bbh/lite", "gpo", "0", (), **run)
+    assert plan.tasks == ("ii/diff", "ii/capitals", "bbh/navigate", "bbh/movie_recommendation",
+                          "bbh/object_counting", "bbh/word_sorting")

@@ -63,6 +63,7 @@ def test_registry_has_exactly_the_documented_formats() -> None:
         "rouge_l",
         "ii_exact",
         "ii_contains",
+        "ii_f1",
         "ii_set",
     }
     for name, fmt in ANSWER_FORMATS.items():

@@ -189,17 +189,17 @@ def test_every_task_uses_an_answer_format_that_scoring_knows(no_env):
     assert used >= {"multiple_choice", "yes_no", "true_false", "valid_invalid", "number", "dyck", "word_sort", "rouge_l"}
 
 
-def test_lite_bbh_and_groups():
+def test_lite_bbh_and_groups(no_env):
     assert LITE_BBH == ("navigate", "movie_recommendation", "object_counting", "word_sorting")
     assert expand_tasks("bbh/lite") == [f"bbh/{n}" for n in LITE_BBH]
     assert len(expand_tasks("bbh")) == 27
     assert len(expand_tasks("mmlu")) == 57
     assert expand_tasks("bbh/lite?placement=system")[0] == "bbh/navigate?placement=system"
     assert expand_tasks("gsm8k") == ["gsm8k"]
-    assert len(expand_tasks("ii")) == 13 and expand_tasks("ii")[0] == "ii/active_to_passive"
+    assert len(expand_tasks("ii")) == 24 and expand_tasks("ii")[0] == "ii/active_to_passive"
     with pytest.raises(ConfigError, match="group of 4 tasks"):
         load_task("bbh/lite")
-    with pytest.raises(ConfigError, match="group of 13 tasks"):
+    with pytest.raises(ConfigError, match="group of 24 tasks"):
         load_task("ii")
 
 
@@ -207,7 +207,7 @@ def test_list_tasks_without_data_marks_paper_tasks_unavailable(no_env):
     infos = list_tasks()
     assert all(isinstance(i, TaskInfo) for i in infos)
     names = [i.name for i in infos]
-    assert len(names) == 27 + 57 + 3 + 13 + 7 and len(set(names)) == len(names)
+    assert len(names) == 27 + 57 + 3 + 24 + 7 and len(set(names)) == len(names)
     assert {"bbh/navigate", "mmlu/anatomy", "gsm8k", "wsc", "webnlg", "synthetic/word_sorting"} <= set(names)
     by_name = {i.name: i for i in infos}
     assert not by_name["bbh/navigate"].available

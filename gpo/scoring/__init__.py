@@ -18,7 +18,7 @@ first. The question is only used as data (its option lines, its word list, its
 bracket sequence), never put into a regular expression, so questions and
 prompts that contain newlines cannot break extraction.
 
-The Instruction Induction formats (``ii_exact``, ``ii_contains``, ``ii_set``) only find
+The Instruction Induction formats (``ii_exact``, ``ii_contains``, ``ii_set``, ``ii_f1``) only find
 the answer in an output; their scores are the benchmark's own metric, in
 :mod:`gpo.scoring.ii_metric`.
 

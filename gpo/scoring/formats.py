@@ -96,6 +96,12 @@ ANSWER_FORMATS: dict[str, AnswerFormat] = {
             "with no explanation or label.",
             metric="set",
         ),
+        InductionFormat(
+            "ii_f1",
+            "free-form words, scored by word-overlap F1 with the closest accepted answer (Instruction Induction)",
+            f"{_ASK}, in the form asked for, on one line, with no explanation or label.",
+            metric="f1",
+        ),
     )
 }
 """Every answer format by name."""

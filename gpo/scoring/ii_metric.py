@@ -1,9 +1,10 @@
 """The Instruction Induction benchmark's metric (Honovich et al., 2022, arXiv:2205.10782).
 
 The benchmark normalizes a prediction and each accepted answer the same way, then compares
-them with one of three metrics; a prediction is right when it matches ANY accepted answer.
+them with one of four metrics; a prediction is right when it matches ANY accepted answer
+(for F1, its score is the best over the accepted answers).
 This module is that metric and nothing else (pure functions of two strings); the answer
-formats ``ii_exact``, ``ii_contains`` and ``ii_set`` in :mod:`gpo.scoring` first extract the
+formats ``ii_exact``, ``ii_contains``, ``ii_set`` and ``ii_f1`` in :mod:`gpo.scoring` first extract the
 answer from a chatty model output, then score it here.
 
 Normalization, in the benchmark's order (its ``normalize_prediction``, as redistributed in
@@ -21,7 +22,9 @@ Metrics:
 * ``exact``: the normalized texts are equal;
 * ``contains``: the normalized answer occurs in the normalized prediction as a whole word or
   phrase (``\\b...\\b``), so ``cat`` is not found in ``category``;
-* ``set``: the sets of words are equal (order and repeats do not matter).
+* ``set``: the sets of words are equal (order and repeats do not matter);
+* ``f1``: word-overlap F1 of the normalized texts (the benchmark scores ``common_concept`` and
+  ``informal_to_formal`` so: a free-form answer earns partial credit).
 
 >>> normalize("Well-known, and loved.")
 'well known loved'
@@ -33,9 +36,10 @@ from __future__ import annotations
 
 import re
 import string
+from collections import Counter
 from typing import Callable, Iterable
 
-__all__ = ["METRICS", "contains_match", "exact_match", "exact_set_match", "normalize", "score_any"]
+__all__ = ["METRICS", "contains_match", "exact_match", "exact_set_match", "f1_score", "normalize", "score_any"]
 
 _DROP_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -93,19 +97,40 @@ def exact_set_match(prediction: str, answer: str) -> bool:
     return set(normalize(prediction).split()) == set(normalize(answer).split())
 
 
-METRICS: dict[str, Callable[[str, str], bool]] = {
+def f1_score(prediction: str, answer: str) -> float:
+    """Harmonic mean of word precision and recall between the normalized texts
+    (words counted with their repeats); 0 when no word is shared.
+
+    >>> f1_score("They involve oceans.", "involve oceans")
+    0.8
+    >>> f1_score("", "anything")
+    0.0
+    """
+    predicted, expected = normalize(prediction).split(), normalize(answer).split()
+    shared = sum((Counter(predicted) & Counter(expected)).values())
+    if shared == 0:
+        return 0.0
+    precision, recall = shared / len(predicted), shared / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+METRICS: dict[str, Callable[[str, str], float]] = {
     "exact": exact_match,
     "contains": contains_match,
     "set": exact_set_match,
+    "f1": f1_score,
 }
-"""The benchmark's metrics by name."""
+"""The benchmark's metrics by name (a match counts 1, F1 its value)."""
 
 
 def score_any(metric: str, prediction: str, answers: Iterable[str]) -> float:
-    """1.0 when the prediction matches any accepted answer under ``metric``, else 0.0.
+    """The best score of the prediction against any accepted answer under ``metric``:
+    1.0 or 0.0 for a match, the highest F1 for ``f1``.
 
     >>> score_any("exact", "Stelle", ["Platz", "Stelle"])
     1.0
+    >>> score_any("f1", "a formal letter", ["formal", "a letter"])
+    0.8
     """
     match = METRICS[metric]
-    return float(any(match(prediction, answer) for answer in answers))
+    return max((float(match(prediction, answer)) for answer in answers), default=0.0)

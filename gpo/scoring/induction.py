@@ -22,7 +22,7 @@ class InductionFormat(AnswerFormat):
     accepted answer.
 
     Attributes:
-        metric: ``exact``, ``contains`` or ``set`` (see :mod:`gpo.scoring.ii_metric`).
+        metric: ``exact``, ``contains``, ``set`` or ``f1`` (see :mod:`gpo.scoring.ii_metric`).
     """
 
     metric: str = "exact"

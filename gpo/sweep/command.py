@@ -59,8 +59,11 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
     for name in ("num_candidates", "optimizer_max_tokens", "concurrency"):
         if run.get(name) is not None:
             options[name] = run[name]
+    from gpo.tasks import expand_tasks
+
+    groups = [expand_tasks(spec, options["data_dir"]) for spec in parse_list(tasks, "task")]
     return SweepPlan(
-        tasks=tuple(parse_list(tasks, "task")),
+        tasks=tuple(dict.fromkeys(t for members in groups for t in members)),
         methods=tuple(m.lower() for m in parse_list(methods or "gpo", "method")),
         seeds=tuple(parse_seeds(seeds or "0")),
         grid=parse_grid(grid),
@@ -69,7 +72,7 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
 
 
 @click.command("sweep")
-@click.option("--tasks", default=None, help="Task specs, comma-separated (see `gpo tasks`).")
+@click.option("--tasks", default=None, help="Task specs or groups (ii, bbh/lite, ...), comma-separated (see `gpo tasks`).")
 @click.option("--methods", default=None, help="Presets, comma-separated: gpo, ape, apo, opro, pe2, sgdm, cot, empty (default: gpo).")
 @click.option("--seeds", default=None, help="Seeds, comma-separated (default: 0).")
 @click.option("--grid", multiple=True, metavar="NAME=V1,V2", help="Vary a part setting over its values, e.g. schedule=cosine,linear or k=1,3 (repeatable: every combination).")

@@ -5,8 +5,9 @@ Spec strings:
 * ``bbh/<subtask>`` (27), ``mmlu/<subject>`` (57), ``gsm8k``, ``wsc``, ``webnlg``:
   the GPO paper's splits, read from the data folder (``data_dir`` or
   ``GPO_DATA_DIR``).
-* ``ii/<task>`` (13): Instruction Induction, read from the ``instruction-induction``
-  folder, which is the data folder itself or a folder inside it.
+* ``ii/<task>`` (the benchmark's 24, and any other folder of their layout): Instruction
+  Induction, read from the ``instruction-induction`` folder, which is the data folder
+  itself or a folder inside it.
 * ``synthetic/<name>``: generated from a seed, no data needed.
 * ``jsonl:PATH`` and ``csv:PATH``: your own data (a file or a folder of splits).
 
@@ -21,7 +22,7 @@ over the query string). Every task takes:
 ``jsonl:``/``csv:`` also take ``input_field`` (in a query string ``input``;
 default ``input``), ``target_field`` (``target``; default ``targets``, else
 ``target``, else ``output``, else ``answer``), ``answer_format`` (also ``format``;
-default ``exact``; ``ii_exact``, ``ii_contains`` or ``ii_set`` for the
+default ``exact``; ``ii_exact``, ``ii_contains``, ``ii_set`` or ``ii_f1`` for the
 Instruction Induction metric) and, for a single file, ``split`` (``0.3,0.3,0.4`` or ``20,20,60``).
 ``synthetic/`` tasks also take ``sizes`` (a dict), in a query string
 ``train=``, ``eval=``, ``test=``, ``format=``, ``few_shot=``.
@@ -29,7 +30,8 @@ Instruction Induction metric) and, for a single file, ``split`` (``0.3,0.3,0.4``
 Example: ``jsonl:data.jsonl?input=question&target=answer&format=number&seed=1``.
 
 Groups (``bbh``, ``bbh/lite``, ``mmlu``, ``ii``, ``synthetic``) are expanded by
-:func:`expand_tasks`.
+:func:`expand_tasks`; ``ii`` stands for the ``ii/`` tasks whose folders the data folder
+holds, or for the benchmark's 24 when no data folder is set.
 """
 
 from __future__ import annotations
@@ -62,9 +64,27 @@ _SYNTHETIC_OPTIONS = _COMMON_OPTIONS + ("sizes",)
 _FILE_ALIASES = {"input": "input_field", "target": "target_field", "format": "answer_format"}
 
 
-def data_tasks() -> dict[str, splits.PaperTask]:
-    """Every task read from the data folder by spec: the paper's, then ``ii/`` (no file access)."""
-    return {**splits.paper_tasks(), **induction.induction_tasks()}
+def data_tasks(data_dir: str | os.PathLike[str] | None = None) -> dict[str, splits.PaperTask]:
+    """Every task read from the data folder by spec: the paper's, then ``ii/``, then the
+    folders of the Instruction Induction layout that the data folder (``data_dir``, else
+    ``GPO_DATA_DIR``; none: no file access) holds beyond the benchmark's."""
+    tasks = {**splits.paper_tasks(), **induction.induction_tasks()}
+    root = splits.configured_data_dir(data_dir)
+    if root is not None and root.is_dir():
+        tasks.update(induction.folder_tasks(root))
+    return tasks
+
+
+def _induction_group(data_dir: str | os.PathLike[str] | None) -> list[str]:
+    """``ii``: the tasks whose folders the data folder holds, else the benchmark's."""
+    known = [name for name in data_tasks(data_dir) if name.startswith("ii/")]
+    root = splits.configured_data_dir(data_dir)
+    if root is None or not root.is_dir():
+        return known
+    base = splits.collection_dir(root, induction.FOLDER)
+    tasks = data_tasks(data_dir)
+    present = [name for name in known if (base / tasks[name].folder).is_dir()]
+    return present or known
 
 
 @dataclass(frozen=True)
@@ -96,7 +116,7 @@ def list_tasks(data_dir: str | os.PathLike[str] | None = None) -> list[TaskInfo]
     """
     root = splits.configured_data_dir(data_dir)
     infos = []
-    for info in data_tasks().values():
+    for info in data_tasks(data_dir).values():
         folder = splits.collection_dir(root, info.collection) / info.folder if root is not None else None
         infos.append(
             TaskInfo(
@@ -120,8 +140,13 @@ def list_tasks(data_dir: str | os.PathLike[str] | None = None) -> list[TaskInfo]
     return infos
 
 
-def expand_tasks(spec: str) -> list[str]:
+def expand_tasks(spec: str, data_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """The task specs a group stands for; any other spec stands for itself.
+
+    Args:
+        spec: A task spec or a group name, optionally with ``?options`` (kept on each member).
+        data_dir: The data folder (default: ``GPO_DATA_DIR``); ``ii`` stands for the
+            ``ii/`` tasks it holds.
 
     >>> expand_tasks("bbh/lite")
     ['bbh/navigate', 'bbh/movie_recommendation', 'bbh/object_counting', 'bbh/word_sorting']
@@ -129,10 +154,11 @@ def expand_tasks(spec: str) -> list[str]:
     ['gsm8k']
     """
     name, sep, query = spec.strip().partition("?")
-    group = GROUPS.get(name.lower())
-    if group is None:
+    key = name.lower()
+    if key not in GROUPS:
         return [spec.strip()]
-    return [f"{member}{sep}{query}" for member in group()]
+    members = _induction_group(data_dir) if key == "ii" else GROUPS[key]()
+    return [f"{member}{sep}{query}" for member in members]
 
 
 def split_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -205,8 +231,8 @@ def _check_answer_format(name: str) -> str:
     return name
 
 
-def _unknown_task(name: str) -> ConfigError:
-    known = list(data_tasks()) + [f"synthetic/{n}" for n in synthetic.SYNTHETIC_TASKS]
+def _unknown_task(name: str, data_dir: str | os.PathLike[str] | None = None) -> ConfigError:
+    known = list(data_tasks(data_dir)) + [f"synthetic/{n}" for n in synthetic.SYNTHETIC_TASKS]
     lowered = name.lower()
     same_tail = [k for k in known if k.rsplit("/", 1)[-1] == lowered.rsplit("/", 1)[-1]]
     close = same_tail or difflib.get_close_matches(lowered, known, n=3, cutoff=0.6)
@@ -246,15 +272,15 @@ def load_task(spec: str, *, data_dir: str | os.PathLike[str] | None = None, **op
     key = name.lower()
     if key.startswith("synthetic/"):
         return _load_synthetic(spec, key.split("/", 1)[1], query, options)
-    info = data_tasks().get(key)
+    info = data_tasks(data_dir).get(key)
     if info is None:
         if key in GROUPS:
-            members = GROUPS[key]()
+            members = expand_tasks(key, data_dir)
             raise ConfigError(
                 f"{name} is a group of {len(members)} tasks, not one task",
                 hint=f"load one of them, e.g. {members[0]} (gpo.tasks.expand_tasks lists them)",
             )
-        raise _unknown_task(name)
+        raise _unknown_task(name, data_dir)
     merged = {**query, **options}
     _check_options(name, merged, _COMMON_OPTIONS)
     return splits.load_paper_task(info, data_dir, **_common(merged))
