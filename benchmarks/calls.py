@@ -9,10 +9,12 @@
 2. A small run against the project's test server is killed with SIGKILL in the middle of a
    step and resumed; the resumed run's answered calls are compared with an uninterrupted
    run's (a call answered before the kill must not be paid again).
-3. With ``--racing``: every step of recorded paper-protocol runs (``--records``, run
-   directories with their ``responses.db``) is raced again offline on the answers full
-   evaluation got: the task generations the runs would have needed with racing, and how
-   often a step's race chooses the prompt full evaluation chose. Without records, runs of
+3. With ``--racing``: every step of recorded full-evaluation runs (``--records``: run
+   directories with their ``responses.db``, or sweep directories) is raced again offline on
+   the answers full evaluation got, and chosen again by the run's own selection rule: the
+   task generations the runs would have needed with racing, and how often a step's race
+   chooses the prompt full evaluation chose. Only paper-protocol records are held to the
+   generation target; records of other protocols measure agreement. Without records, runs of
    the paper protocol with a deterministic simulated task model stand in (see
    ``benchmarks/_racing.py``; the output says so and prints its assumptions). Then one
    run with ``--racing`` end to end, whose own count is printed too.
@@ -21,6 +23,7 @@ Example:
 
     python benchmarks/calls.py --data-dir ../shared/data/gpo-splits --task bbh/navigate
     python benchmarks/calls.py --racing --runs 6
+    python benchmarks/calls.py --racing --records quality-sweep   # every finished run of a sweep
 """
 
 from __future__ import annotations
@@ -110,8 +113,8 @@ def racing_figures(args) -> None:
     settings = [(args.confidence, args.min_slice)] + [s for s in ((0.95, args.min_slice),) if s[0] != args.confidence]
     with tempfile.TemporaryDirectory() as tmp:
         if args.records:
-            runs = [(Path(d), None) for d in args.records]
-            source = f"{len(runs)} recorded run(s): {', '.join(args.records)}"
+            runs = [(d, None) for d in recorded_runs(args.records)]
+            source = f"{len(runs)} recorded run(s) from {', '.join(args.records)}"
         else:
             runs, full_tests = [], []
             for seed in range(args.runs):
@@ -155,6 +158,26 @@ def racing_figures(args) -> None:
           f"in {same:.1%} of steps (target >= 90%)")
 
 
+def recorded_runs(paths: list[str]) -> list[Path]:
+    """Run directories from the paths given: a run directory stands for itself; a sweep
+    directory (with ``manifest.json``) for its finished runs that took optimization steps."""
+    import json
+
+    runs: list[Path] = []
+    for given in map(Path, paths):
+        manifest = given / "manifest.json"
+        if not manifest.is_file():
+            runs.append(given)
+            continue
+        for run in json.loads(manifest.read_text())["runs"]:
+            d = given / run["dir"]
+            if run["status"] == "finished" and json.loads((d / "summary.json").read_text()).get("steps_completed"):
+                runs.append(d)
+    if not runs:
+        raise SystemExit(f"no finished runs with optimization steps in {', '.join(paths)}")
+    return runs
+
+
 def _protocol(run_dir: Path) -> str:
     import json
 
@@ -166,7 +189,8 @@ def main() -> None:
     p.add_argument("--data-dir", default=os.environ.get("GPO_DATA_DIR"), help="the gpo-splits folder")
     p.add_argument("--task", default="bbh/navigate")
     p.add_argument("--racing", action="store_true", help="also measure racing (last line: its figures)")
-    p.add_argument("--records", nargs="*", default=None, help="recorded paper-protocol run directories to race offline")
+    p.add_argument("--records", nargs="*", default=None,
+                   help="recorded full-evaluation run directories, or sweep directories, to race offline")
     p.add_argument("--runs", type=int, default=6, help="simulated runs when no records are given")
     p.add_argument("--confidence", type=float, default=0.9, help="racing's confidence")
     p.add_argument("--min-slice", type=int, default=4, help="racing's slice")
