@@ -9,6 +9,7 @@ optimizing preset's.
 
     python benchmarks/quality.py --data-dir ../shared/data            # the suite (hours)
     python benchmarks/quality.py --data-dir ../shared/data --small    # under 30 minutes
+    python benchmarks/quality.py --data-dir MY_DATA --tasks ii --out quality-mine   # other tasks
 
 ``--data-dir`` is a folder that holds ``instruction-induction/`` (and ``gpo-splits/`` for
 the BBH tasks), or one of them. The task model is the packaged Qwen2.5-Coder-0.5B, the
@@ -104,8 +105,13 @@ def main() -> None:
     parser.add_argument("--model", default="local:qwen2.5-coder-0.5b")
     parser.add_argument("--optimizer-model", default="local:qwen2.5-coder-1.5b")
     parser.add_argument("--optimizer-max-tokens", type=int, default=160)
+    parser.add_argument("--tasks", default=None,
+                        help="other tasks, comma-separated (groups too: `ii` is every ii/ task of --data-dir); "
+                             "the same sizes, methods and seeds")
     args = parser.parse_args()
-    setting = SETTINGS["small" if args.small else "full"]
+    setting = dict(SETTINGS["small" if args.small else "full"])
+    if args.tasks:
+        setting["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
     args.out = args.out or Path("quality-sweep-small" if args.small else "quality-sweep")
 
     started = time.perf_counter()
