@@ -261,3 +261,23 @@ def test_rule_first_asks_for_the_rule_before_the_prompt():
     ruled = render_meta_prompt("generation", info, TrajectoryView(), [Example("genre", "g")], "Q_end", 10, rule_first=True)
     assert plain.endswith(P.OUTPUT_FORMAT) and ruled.endswith(P.OUTPUT_FORMAT_RULE_FIRST)
     assert plain[: -len(P.OUTPUT_FORMAT)] == ruled[: -len(P.OUTPUT_FORMAT_RULE_FIRST)]
+
+
+def test_a_candidate_that_keeps_the_current_prompt_is_no_echo_whatever_the_order_of_the_shown_prompts():
+    # The current prompt extends p0, as GPO's edits do. Cutting p0 out of the meta-prompt
+    # first left the rest of the current prompt behind as the meta-prompt's "own wording",
+    # so a candidate that kept the current prompt was rejected as an echo in about half of
+    # all processes (set order follows the string hash seed): seen on ii/num_to_verbal.
+    from gpo.optim.hygiene import hygiene_reason, own_wording
+
+    p0 = "Let's think step by step."
+    current = p0 + " The model should convert the given number to its decimal equivalent and then write it in the specified format."
+    view = TrajectoryView((TrajectoryEntry(0, p0, 0.0), TrajectoryEntry(1, current, 0.0)))
+    text = render_meta_prompt("generation", CurrentInfo(current, 0.0), view, [Example("4853", "four thousand")],
+                              "Q_begin", 10, rule_first=True, plain_examples=True)
+    candidate = current + " Write the number in English words."
+    for order in ([p0, current], [current, p0]):
+        assert hygiene_reason(candidate, examples=[("4853", "four thousand")],
+                              meta_prompt_template=own_wording(text, order)) is None
+    leftover = text.replace(p0, " ").replace(current, " ")  # the order that rejected it
+    assert echoes_text(candidate, leftover)

@@ -16,6 +16,7 @@ from typing import Iterable, Optional, Sequence
 
 __all__ = [
     "strip_preamble", "strip_score_echo", "copies_example", "echoes_text", "hygiene_reason", "rule_line", "carries_rule", "with_rule",
+    "own_wording",
 ]
 
 _PREAMBLE_WORDS = re.compile(
@@ -117,6 +118,25 @@ def copies_example(text: str, examples: Iterable[tuple[str, str]], threshold: fl
 
 def _ngrams(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def own_wording(meta_prompt: str, prompts: Iterable[str]) -> str:
+    """The meta-prompt's own wording: its text with every prompt it shows cut out.
+
+    Longer prompts are cut first, so a prompt that contains another shown prompt (a GPO
+    edit that extends p0) is cut whole, whatever order the prompts come in; cutting the
+    shorter one first would leave the rest of the longer one behind as "wording", and a
+    candidate that keeps the current prompt would then read as an echo of the meta-prompt.
+
+    >>> text = "Prompt: Be brief. Current: Be brief. Answer in one word. Write a new prompt."
+    >>> own_wording(text, ["Be brief.", "Be brief. Answer in one word."])
+    'Prompt:   Current:   Write a new prompt.'
+    >>> own_wording(text, ["Be brief. Answer in one word.", "Be brief."])
+    'Prompt:   Current:   Write a new prompt.'
+    """
+    for prompt in sorted({p for p in prompts if p}, key=lambda p: (-len(p), p)):
+        meta_prompt = meta_prompt.replace(prompt, " ")
+    return meta_prompt
 
 
 def echoes_text(text: str, source: str, *, n: int = 4, share: float = 0.5, min_words: int = 8) -> bool:

@@ -21,6 +21,7 @@ from typing import Any, Optional
 from gpo.errors import ConfigError
 from gpo.optim.direction import CurrentInformation
 from gpo.optim.edit_budget import LearningRate, as_learning_rate
+from gpo.optim.hygiene import own_wording
 from gpo.optim.momentum import Momentum, RelevanceMomentum
 from gpo.optim.objective import Objective, StepCalls
 from gpo.optim.parts import part_from_dict, part_to_dict
@@ -200,9 +201,7 @@ class PromptOptimizer:
         text = self.update.render(info, view, examples, objective.task.placement, budget)
         shown = [ex.input for ex in examples] + [m[0] for m in info.mistakes]
         targets = [display_target(ex.target) for ex in examples] + [m[2] for m in info.mistakes]
-        echo_source = text
-        for prompt in {current.prompt, *(e.prompt for e in view.entries)}:
-            echo_source = echo_source.replace(prompt, " ") if prompt else echo_source
+        echo_source = own_wording(text, [current.prompt, *(e.prompt for e in view.entries)])
         candidates = await self.update.propose(
             text,
             calls=calls,
