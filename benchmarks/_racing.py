@@ -163,7 +163,8 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
             same += raced_pick == full_pick
     store.close()
     summary = json.loads((run_dir / "summary.json").read_text())
-    generations = summary["usage"]["task"]["samples"] - summary["usage"]["task"]["cached_samples"]
+    # Every generation the run asked for, answered from a cache or not: what a fresh run pays.
+    generations = summary["usage"]["task"]["samples"]
     rounds = 2 if config.two_round else 1
     return {
         "steps": len(history) - 1,
