@@ -56,6 +56,7 @@ class Protocol:
     rule_first: bool = False
     plain_examples: bool = False
     answer_notes: bool = False
+    wrapped_answers_only: bool = False
     racing: bool = False  # race a step's candidates on slices of the eval split (gpo.optim.racing)
 
     @property
@@ -72,6 +73,7 @@ class Protocol:
             "rule_first": self.rule_first,
             "plain_examples": self.plain_examples,
             "answer_notes": self.answer_notes,
+            "wrapped_answers_only": self.wrapped_answers_only,
         }
 
 
@@ -93,6 +95,7 @@ PROTOCOLS: dict[str, Protocol] = {
         rule_first=True,
         plain_examples=True,
         answer_notes=True,
+        wrapped_answers_only=True,
     ),
 }
 
@@ -151,7 +154,7 @@ _PART_OPTIONS = (
     "warmup_steps", "selection", "reject_over_budget", "max_resample_rounds", "batch_size",
     "num_candidates", "num_format_examples", "optimizer_temperature", "optimizer_max_tokens",
     "mistakes", "diverse_examples", "hygiene", "clip_over_budget", "tie_break", "rule_first",
-    "plain_examples", "answer_notes",
+    "plain_examples", "answer_notes", "wrapped_answers_only",
 )
 
 

@@ -281,3 +281,31 @@ def test_a_candidate_that_keeps_the_current_prompt_is_no_echo_whatever_the_order
                               meta_prompt_template=own_wording(text, order)) is None
     leftover = text.replace(p0, " ").replace(current, " ")  # the order that rejected it
     assert echoes_text(candidate, leftover)
+
+
+def test_only_wrong_answers_that_hold_the_expected_output_are_shown_when_asked():
+    # A wrong answer that misreads the task ("decimal equivalent") is wording a small optimizer
+    # copies into its rule; one that holds the expected output shows a form problem.
+    mistakes = (("4685", "To convert the number 4685 into its decimal equivalent, we can follow these steps: …",
+                 "four thousand, six hundred and eighty-five"),
+                ("12", "The number 12 in words is twelve.", "twelve"))
+    info = CurrentInfo("Think.", 0.0, mistakes=mistakes)
+    text = render_meta_prompt("generation", info, TrajectoryView(), [], "Q_begin", 10, plain_examples=True,
+                              wrapped_answers_only=True)
+    assert "decimal equivalent" not in text and "The number 12 in words is twelve." in text
+    assert "Input: 4685\nExpected output: four thousand, six hundred and eighty-five" in text
+    assert P.MISTAKES_SECTION_SOME_ANSWERS in text and P.MISTAKES_SECTION not in text
+    every = render_meta_prompt("generation", info, TrajectoryView(), [], "Q_begin", 10, plain_examples=True)
+    assert "decimal equivalent" in every and P.MISTAKES_SECTION in every
+    # When every wrong answer holds its expected output, nothing changes: the same meta-prompt.
+    wrapped = CurrentInfo("Think.", 0.0, mistakes=mistakes[1:])
+    assert render_meta_prompt("generation", wrapped, TrajectoryView(), [], "Q_begin", 10, plain_examples=True,
+                              wrapped_answers_only=True) == render_meta_prompt(
+        "generation", wrapped, TrajectoryView(), [], "Q_begin", 10, plain_examples=True)
+    for method in ("gpo", "ape", "apo", "opro", "pe2"):  # every method alike
+        assert RunConfig.build("synthetic/first_letter", method, protocol="quick").optimizer.update.wrapped_answers_only
+        assert not RunConfig.build("synthetic/first_letter", method, protocol="paper").optimizer.update.wrapped_answers_only
+    assert not RunConfig.build("synthetic/first_letter", "gpo", wrapped_answers_only=False).optimizer.update.wrapped_answers_only
+    old = RunConfig.build("synthetic/first_letter", "gpo", protocol="quick").to_dict()
+    old["optimizer"]["update"].pop("wrapped_answers_only")  # a run recorded before the setting existed
+    assert not RunConfig.from_dict(old).optimizer.update.wrapped_answers_only

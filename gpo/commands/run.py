@@ -35,7 +35,7 @@ SECTIONS = (
     )),
     ("Protocol", (
         "protocol", "steps", "epochs", "num_candidates", "batch_size", "num_format_examples", "eval_limit",
-        "test_limit", "two_round", "answer_tokens", "seed", "mistakes", "diverse_examples", "rule_first", "plain_examples", "answer_notes",
+        "test_limit", "two_round", "answer_tokens", "seed", "mistakes", "diverse_examples", "rule_first", "plain_examples", "answer_notes", "wrapped_answers_only",
         "hygiene", "clip_over_budget", "reject_over_budget", "max_resample_rounds", "tie_break", "racing",
         "racing_confidence", "racing_min_slice", "test_every_step",
     )),
@@ -83,6 +83,7 @@ SECTIONS = (
 @click.option("--rule-first/--no-rule-first", default=None, help="Ask the optimizer to state the input-to-output rule in one line before the prompt (quick: on).")
 @click.option("--plain-examples/--placeholder-examples", default=None, help="Show examples to the optimizer as input/output pairs and say where the prompt goes (quick), or mark its place with <Prompt> (paper).")
 @click.option("--answer-notes/--no-answer-notes", default=None, help="Say in the meta-prompt when most wrong answers hold the expected output in a longer answer (quick: on).")
+@click.option("--wrapped-answers-only/--all-wrong-answers", "wrapped_answers_only", default=None, help="Show the model's wrong answers only where they hold the expected output in a longer answer; other wrong examples show input and expected output (quick: on).")
 @click.option("--tie-break", type=click.IntRange(min=0), default=None, help="Score candidates tied for a step's best on N more examples (quick: 12; 0: earliest wins).")
 @click.option("--racing/--no-racing", default=None, help="Race a step's candidates on slices of the eval split and stop scoring those that cannot win (beyond the paper; off by default).")
 @click.option("--racing-confidence", type=click.FloatRange(min=0.5, max=1.0, max_open=True), default=None, help="Confidence of the paired bound that drops a raced candidate (default 0.9; turns racing on).")

@@ -37,7 +37,7 @@ __all__ = ["PromptOptimizer", "LearningRate"]
 _PARTS = ("information", "momentum", "update", "learning_rate", "selection")
 _UPDATE_SETTINGS = (
     "num_candidates", "temperature", "max_tokens", "reject_over_budget", "max_resample_rounds",
-    "clip_over_budget", "hygiene", "rule_first", "plain_examples", "answer_notes",
+    "clip_over_budget", "hygiene", "rule_first", "plain_examples", "answer_notes", "wrapped_answers_only",
 )
 
 

@@ -187,6 +187,7 @@ def build_optimizer(
     rule_first: Optional[bool] = None,
     plain_examples: Optional[bool] = None,
     answer_notes: Optional[bool] = None,
+    wrapped_answers_only: Optional[bool] = None,
 ) -> PromptOptimizer:
     """A preset (or a given optimizer) with parts changed by name: what the CLI's flags do.
 
@@ -217,6 +218,7 @@ def build_optimizer(
         rule_first: Ask the optimizer to state the input-to-output rule before the prompt.
         plain_examples: Show examples as input/output pairs, without ``<Prompt>``.
         answer_notes: Say what most wrong answers have in common (:mod:`gpo.optim.diagnosis`).
+        wrapped_answers_only: Show only the wrong answers that hold the expected output.
     """
     import dataclasses
 
@@ -265,6 +267,7 @@ def build_optimizer(
         ("rule_first", rule_first),
         ("plain_examples", plain_examples),
         ("answer_notes", answer_notes),
+        ("wrapped_answers_only", wrapped_answers_only),
     ):
         if value is not None:
             changes[name] = value

@@ -50,8 +50,15 @@ MISTAKES_SECTION = (
     "that was expected). A better prompt tells the model what to do with the input and in "
     "exactly what form to answer:"
 )
+MISTAKES_SECTION_SOME_ANSWERS = (
+    "With the current prompt, the model got these examples wrong (the output that was expected, "
+    "and the model's answer where it held that output inside a longer answer). A better prompt "
+    "tells the model what to do with the input and in exactly what form to answer:"
+)
 MISTAKE = "Input:\n{input}\nModel's answer:\n{output}\nExpected output:\n{target}"
 MISTAKE_PLAIN = "Input: {input}\nModel's answer: {output}\nExpected output: {target}"
+MISTAKE_WITHOUT_ANSWER = "Input:\n{input}\nExpected output:\n{target}"
+MISTAKE_WITHOUT_ANSWER_PLAIN = "Input: {input}\nExpected output: {target}"
 ANSWER_FORM_NOTE = (
     "In {counted} the expected output is there, but inside a longer answer. The new prompt "
     "should make the model answer with the output alone, with no other words."

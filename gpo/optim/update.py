@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 from gpo.errors import ConfigError
 from gpo.optim import prompts as P
 from gpo.optim.candidates import make_candidates
-from gpo.optim.diagnosis import answer_form_note
+from gpo.optim.diagnosis import answer_form_note, wrapped_answer
 from gpo.optim.direction import CurrentInfo
 from gpo.optim.momentum import TrajectoryView
 from gpo.optim.parts import register_part
@@ -48,6 +48,7 @@ def render_meta_prompt(
     rule_first: bool = False,
     plain_examples: bool = False,
     answer_notes: bool = False,
+    wrapped_answers_only: bool = False,
 ) -> str:
     """Assembles the meta-prompt text in the method's order.
 
@@ -63,6 +64,10 @@ def render_meta_prompt(
             words where the prompt goes, instead of marking its place with ``<Prompt>``.
         answer_notes: After the mistakes, say what most of them have in common
             (:func:`gpo.optim.diagnosis.answer_form_note`).
+        wrapped_answers_only: Show the model's answer to a wrong example only when it
+            holds the expected output inside a longer answer
+            (:func:`gpo.optim.diagnosis.wrapped_answer`); other wrong examples show their
+            input and expected output alone.
     """
     if refinement not in REFINEMENTS:
         raise ConfigError(f"unknown refinement {refinement!r}", hint="use generation or editing")
@@ -88,9 +93,15 @@ def render_meta_prompt(
         parts.append(P.REFLECTION_SECTION.format(reflection=info.reflection))
     if info.mistakes:
         mistake = P.MISTAKE_PLAIN if plain_examples else P.MISTAKE
-        shown = "\n\n".join(mistake.format(input=shown_input(i), output=o, target=t) for i, o, t in info.mistakes)
+        bare = P.MISTAKE_WITHOUT_ANSWER_PLAIN if plain_examples else P.MISTAKE_WITHOUT_ANSWER
+        answered = [not wrapped_answers_only or wrapped_answer(o, t) for _, o, t in info.mistakes]
+        shown = "\n\n".join(
+            (mistake if with_answer else bare).format(input=shown_input(i), output=o, target=t)
+            for (i, o, t), with_answer in zip(info.mistakes, answered)
+        )
         note = answer_form_note(info.mistakes) if answer_notes else None
-        parts.append(P.MISTAKES_SECTION + "\n\n" + shown + (f"\n\n{note}" if note else ""))
+        header = P.MISTAKES_SECTION if all(answered) else P.MISTAKES_SECTION_SOME_ANSWERS
+        parts.append(header + "\n\n" + shown + (f"\n\n{note}" if note else ""))
     if examples:
         example = P.EXAMPLE_PLAIN if plain_examples else P.EXAMPLE
         shown = "\n\n".join(
@@ -132,6 +143,13 @@ class Update:
         answer_notes: Say in the meta-prompt when most of the wrong answers shown hold the
             expected output inside a longer answer (:mod:`gpo.optim.diagnosis`). Beyond the
             paper.
+        wrapped_answers_only: Of the wrong answers shown, show only those that hold the
+            expected output inside a longer answer; the other wrong examples show their
+            input and expected output alone. A small optimizer model copies the wording of
+            a wrong answer into its rule: shown "To convert the number 4685 into its
+            decimal equivalent, …", Qwen2.5-Coder-1.5B wrote rules about decimal
+            equivalents for ii/num_to_verbal, and about binary for ii/diff, in 9 of 9
+            samples; without those answers, in 0 of 6. Beyond the paper.
     """
 
     num_candidates: int = 8
@@ -144,6 +162,7 @@ class Update:
     rule_first: bool = False
     plain_examples: bool = False
     answer_notes: bool = False
+    wrapped_answers_only: bool = False
     refinement = "generation"
 
     def __post_init__(self) -> None:
@@ -167,7 +186,7 @@ class Update:
         """The meta-prompt of a step."""
         return render_meta_prompt(
             self.refinement, info, view, examples, placement, n_words, self.rule_first, self.plain_examples,
-            self.answer_notes,
+            self.answer_notes, self.wrapped_answers_only,
         )
 
     async def propose(
