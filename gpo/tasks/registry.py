@@ -77,14 +77,13 @@ def data_tasks(data_dir: str | os.PathLike[str] | None = None) -> dict[str, spli
 
 def _induction_group(data_dir: str | os.PathLike[str] | None) -> list[str]:
     """``ii``: the tasks whose folders the data folder holds, else the benchmark's."""
-    known = [name for name in data_tasks(data_dir) if name.startswith("ii/")]
+    tasks = {name: info for name, info in data_tasks(data_dir).items() if name.startswith("ii/")}
     root = splits.configured_data_dir(data_dir)
     if root is None or not root.is_dir():
-        return known
+        return list(tasks)
     base = splits.collection_dir(root, induction.FOLDER)
-    tasks = data_tasks(data_dir)
-    present = [name for name in known if (base / tasks[name].folder).is_dir()]
-    return present or known
+    present = [name for name, info in tasks.items() if (base / info.folder).is_dir()]
+    return present or list(tasks)
 
 
 @dataclass(frozen=True)
