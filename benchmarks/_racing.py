@@ -135,7 +135,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     known = {history[0].prompt: history[0].score}
     same = undecided = dropped_count = saved_examples = 0
     n = len(examples)
-    for i, entry in enumerate(history[1:], start=1):
+    for done, entry in enumerate(history[1:], start=1):  # history[:done]: the trajectory before the step
         t = entry.step
         scored = [c for c in lines if c["step"] == t and c["prompt"] and c["rejected"] is None]
         fresh = list(dict.fromkeys(c["prompt"] for c in scored if c["prompt"] not in known))
@@ -152,11 +152,11 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         dropped = {fresh[i] for i in range(len(fresh)) if i not in outcome.alive}
         dropped_count += len(dropped)
         pool = [(c["prompt"], known[c["prompt"]]) for c in scored]
-        full_pick = await selection.choose(pool, history[:i], objective)
+        full_pick = await selection.choose(pool, history[:done], objective)
         if full_pick != entry.prompt:
             raise SystemExit(f"{run_dir}: step {t} does not replay to the recorded choice")
         try:
-            raced_pick = await selection.choose([(p, s) for p, s in pool if p not in dropped], history[:i], objective)
+            raced_pick = await selection.choose([(p, s) for p, s in pool if p not in dropped], history[:done], objective)
         except (ReplayMiss, EvaluationError):
             undecided += 1
         else:

@@ -108,6 +108,7 @@ def racing_figures(args) -> None:
     """Prints what racing needs and changes on recorded (or simulated) paper-protocol runs."""
     from _racing import SIMULATION, paper_run, replay
 
+    from gpo.api import load_run_config
     from gpo.optim.racing import Racing
 
     settings = [(args.confidence, args.min_slice)] + [s for s in ((0.95, args.min_slice),) if s[0] != args.confidence]
@@ -132,11 +133,11 @@ def racing_figures(args) -> None:
             full = sum(r["generations"] for r in found) / len(found)
             raced = sum(r["racing_generations"] for r in found) / len(found)
             rows.append((confidence, min_slice, raced, same))
-            each = ", ".join(f"{r['racing_generations']:,}" for r in found) if len(found) <= 12 else f"{len(found)} runs"
+            each = "; per run " + ", ".join(f"{r['racing_generations']:,}" for r in found) if len(found) <= 12 else ""
             undecided = sum(r["undecided"] for r in found)
             open_steps = f", undecided in {undecided} (the race left a tie whose evidence was never recorded)" if undecided else ""
             print(f"  confidence {confidence:g}, slices of {min_slice}: {raced:,.0f} task generations per run "
-                  f"(full evaluation: {full:,.0f}; per run {each}); {sum(r['dropped'] for r in found)} candidates dropped; "
+                  f"(full evaluation: {full:,.0f}{each}); {sum(r['dropped'] for r in found)} candidates dropped; "
                   f"same step winner as full evaluation in {sum(r['same_winner'] for r in found)} of {steps} steps ({same:.1%}){open_steps}")
         if not args.records:
             ends = [paper_run(args.task, args.data_dir, False, seed=seed, racing=True, racing_confidence=args.confidence,
@@ -148,7 +149,7 @@ def racing_figures(args) -> None:
                   f"(full evaluation: {sum(full_tests) / len(full_tests):.3f})")
     raced, same = rows[0][2], rows[0][3]
     kind = "recorded runs" if args.records else "SIMULATED task model"
-    if args.records and not all(_protocol(d) == "paper" for d, _ in runs):
+    if args.records and not all(load_run_config(d).protocol == "paper" for d, _ in runs):
         # The generation target is the paper protocol's; other records only tell agreement.
         print(f"racing {Racing(args.confidence, args.min_slice).describe()} on {kind} (not all of the paper protocol): "
               f"{raced:,.0f} task generations per run, same step winner as full evaluation in {same:.1%} of steps (target >= 90%)")
@@ -176,12 +177,6 @@ def recorded_runs(paths: list[str]) -> list[Path]:
     if not runs:
         raise SystemExit(f"no finished runs with optimization steps in {', '.join(paths)}")
     return runs
-
-
-def _protocol(run_dir: Path) -> str:
-    import json
-
-    return json.loads((run_dir / "config.json").read_text())["run"].get("protocol", "?")
 
 
 def main() -> None:
