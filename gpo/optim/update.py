@@ -149,7 +149,8 @@ class Update:
             a wrong answer into its rule: shown "To convert the number 4685 into its
             decimal equivalent, …", Qwen2.5-Coder-1.5B wrote rules about decimal
             equivalents for ii/num_to_verbal, and about binary for ii/diff, in 9 of 9
-            samples; without those answers, in 0 of 6. Beyond the paper.
+            samples; with those answers left out, 12 of 12 samples stated the right rule
+            (numbers in words, subtraction). Beyond the paper.
     """
 
     num_candidates: int = 8
