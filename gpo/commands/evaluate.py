@@ -29,7 +29,7 @@ __all__ = ["evaluate"]
 @click.option("--protocol", default="quick", show_default=True, type=click.Choice(["quick", "paper"]), help="How the task model answers, as `gpo optimize --protocol` has it: quick (one round, first answers capped at 48 tokens) or paper (a follow-up asks for the final answer; 256 tokens).")
 @click.option("--two-round/--one-round", default=None, help="Ask a follow-up for the final answer, or parse the first answer (default: the protocol's).")
 @click.option("--answer-tokens", "max_tokens", type=click.IntRange(min=1), default=None, help="Cap on the first answer (default: the protocol's).")
-@click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
+@click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Requests in flight to the model (default: a local model's slots, else 8).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write per-example results as JSONL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -79,10 +79,9 @@ def evaluate(
     task = load_task(task_spec, data_dir=data_dir, **options)
     examples = task.split(split, limit)
     spec = model or default_model()
-    lm = make_lm(spec, cache=not no_cache)
+    lm = make_lm(spec, cache=not no_cache, concurrency=concurrency)
     evaluator = make_evaluator(
         task, lm, two_round=two_round, answer_tokens=max_tokens, follow_up_tokens=proto.follow_up_max_tokens,
-        concurrency=concurrency,
     )
 
     async def run():

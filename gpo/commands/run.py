@@ -72,7 +72,7 @@ SECTIONS = (
 @click.option("--selection", default=None, type=click.Choice(["paper", "elitist"]), help="paper: best candidate not already a winner; elitist: keep the current prompt unless beaten.")
 @click.option("--reject-over-budget/--keep-over-budget", default=None, help="Reject and resample candidates that change more words than allowed.")
 @click.option("--max-resample-rounds", type=click.IntRange(min=0, max=most("max_resample_rounds")), default=None, help="Resampling rounds per step when rejecting over budget (default 2).")
-@click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Examples in flight (default: the model's parallel slots, at least 8).")
+@click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Requests in flight to each model (default: a local model's slots, else 8).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Mini-batch size B (reflections, steps per epoch).")
 @click.option("--optimizer-temperature", type=click.FloatRange(min=0), default=None, help="Sampling temperature of the optimizer (default 1.0).")
 @click.option("--optimizer-max-tokens", type=click.IntRange(min=1), default=None, help="Cap on each optimizer sample (default 512).")

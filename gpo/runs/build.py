@@ -41,11 +41,12 @@ def make_evaluator(
     )
 
 
-def make_lm(spec_or_lm: Union[str, LM], **policy: Any) -> LM:
+def make_lm(spec_or_lm: Union[str, LM], *, concurrency: Optional[int] = None, **policy: Any) -> LM:
     """A model from a spec, or a given model pointed at the run's ledger and budget.
 
     Args:
         spec_or_lm: A model spec (``openai:…``, ``local:…``, ``fake:``) or a model.
+        concurrency: Requests in flight to the model (``None``: the model's default).
         **policy: ``cache``, ``ledger``, ``budget`` and ``retry`` as :func:`gpo.lm.get_lm` takes them.
     """
     if isinstance(spec_or_lm, LM):
@@ -53,7 +54,9 @@ def make_lm(spec_or_lm: Union[str, LM], **policy: Any) -> LM:
             spec_or_lm.ledger = policy["ledger"]
         if "budget" in policy:
             spec_or_lm.budget = policy["budget"]
+        if concurrency is not None:
+            spec_or_lm.concurrency = concurrency
         return spec_or_lm
     from gpo.lm import get_lm
 
-    return get_lm(spec_or_lm, **policy)
+    return get_lm(spec_or_lm, **policy, **({"concurrency": concurrency} if concurrency is not None else {}))

@@ -107,7 +107,7 @@ def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: t
 @click.option("--budget", "role_budgets", multiple=True, metavar="ROLE.METRIC=VALUE", help="Budget of one role in each run, e.g. task.calls=400 (repeatable).")
 @click.option("--candidates", "num_candidates", type=click.IntRange(min=1, max=most("num_candidates")), default=None, help="Candidates sampled per step in every run.")
 @click.option("--optimizer-max-tokens", type=click.IntRange(min=1), default=None, help="Cap on each optimizer sample in every run.")
-@click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Examples in flight in each run (default: the model's parallel slots, at least 8).")
+@click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Requests in flight to each model in each run (default: a local model's slots, else 8).")
 @click.option("--dry-run", is_flag=True, help="Every run offline with the fake model (counts calls and cost).")
 @click.pass_context
 def sweep_command(

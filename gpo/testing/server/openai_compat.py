@@ -94,6 +94,8 @@ class OpenAICompatServer:
         self.model_name = model_name
         self._requested_port = port
         self._requests: list[dict[str, Any]] = []
+        self._in_flight = 0
+        self.peak_in_flight = 0  # the most requests answered at once (each held for ``delay``)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._thread: threading.Thread | None = None
@@ -144,6 +146,7 @@ class OpenAICompatServer:
         """Forgets the recorded requests and rewinds the fault plan."""
         with self._lock:
             self._requests.clear()
+        self.peak_in_flight = 0
         self.faults.reset()
 
     def start(self) -> OpenAICompatServer:
@@ -285,6 +288,16 @@ class OpenAICompatServer:
                 await writer.wait_closed()
 
     async def _answer(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> _Reply | None:
+        self._in_flight += 1  # one event loop: no lock needed
+        self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        try:
+            return await self._answer_one(method, path, headers, raw)
+        finally:
+            self._in_flight -= 1
+
+    async def _answer_one(
         self, method: str, path: str, headers: dict[str, str], raw: bytes
     ) -> _Reply | None:
         parsed: Any = None
