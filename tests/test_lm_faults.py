@@ -356,3 +356,34 @@ async def test_a_local_servers_start_up_is_not_part_of_a_requests_time(tmp_path,
     assert out.text.startswith("The answer is")
     assert body["cache_prompt"] is True and body["id_slot"] == 5 % 4
     assert not [r for r in caplog.records if "are slow" in r.getMessage()]
+
+
+async def test_a_local_request_is_pinned_to_its_slot_only_while_that_slot_is_free(tmp_path):
+    from gpo.lm.local import LocalLM, _pinned
+
+    weights = tmp_path / "tiny.gguf"
+    weights.write_bytes(b"GGUF")
+    with OpenAICompatServer(delay=0.3) as server:
+
+        class Started:  # stands in for a running llama.cpp process with 4 slots
+            url = server.url
+            proc = None
+
+            def start(self):
+                return self.url
+
+            def stop(self):
+                pass
+
+        lm = LocalLM(str(weights), cache=False)
+        lm.server = Started()
+        prompts = [[{"role": "user", "content": f"q{i}"}] for i in range(3)]
+        # 1 and 5 both map to slot 1: the second would wait for it while slot 3 idles.
+        await asyncio.gather(lm(prompts[0], affinity=1), lm(prompts[1], affinity=5), lm(prompts[2], affinity=3))
+        during = {r["json"]["messages"][0]["content"]: r["json"].get("id_slot") for r in server.requests}
+        await lm(prompts[1], affinity=5, seed=1)  # slot 1 is free again
+        after = server.requests[-1]["json"].get("id_slot")
+        pinned_at_end = set(_pinned[lm.server])
+        await lm.aclose()
+    assert during["q0"] == 1 and during["q1"] is None and during["q2"] == 3
+    assert after == 1 and pinned_at_end == set()

@@ -8,13 +8,19 @@ server.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import weakref
 from pathlib import Path
 from typing import Any, Optional
 
 from gpo.lm.llama_server import LlamaServer, shared_server
 from gpo.lm.openai import OpenAICompatLM
-from gpo.lm.types import Request
+from gpo.lm.types import RawCompletion, Request
 from gpo.lm.weights import LOCAL_MODELS, resolve_weights
+
+
+# Per server (shared by the models that use it): the slots decoding a request pinned to them.
+_pinned: "weakref.WeakKeyDictionary[Any, set[int]]" = weakref.WeakKeyDictionary()
 
 
 class LocalLM(OpenAICompatLM):
@@ -85,12 +91,34 @@ class LocalLM(OpenAICompatLM):
         self.client.point_at(url)
         await super()._prepare()
 
+    async def _generate(self, request: Request) -> RawCompletion:
+        slot = self._slot(request)
+        if slot is None:
+            return await super()._generate(dataclasses.replace(request, affinity=None))
+        pinned = _pinned.setdefault(self.server, set())
+        pinned.add(slot)
+        try:
+            return await super()._generate(dataclasses.replace(request, affinity=slot))
+        finally:
+            pinned.discard(slot)
+
+    def _slot(self, request: Request) -> Optional[int]:
+        """The server slot a request is pinned to, or ``None`` for any free slot.
+
+        Each slot keeps the last prompt it processed; pinning requests that share a prefix
+        to one slot lets the next one skip that prefix. A slot that already decodes a
+        pinned request would make this one wait while another slot may idle, so the
+        request then goes to any slot: the affinity is a hint, never a queue.
+        """
+        if request.affinity is None or request.n != 1:
+            return None
+        slot = request.affinity % self.max_n
+        return None if slot in _pinned.get(self.server, ()) else slot
+
     def _extra_body(self, request: Request) -> Optional[dict[str, Any]]:
         extra: dict[str, Any] = {"cache_prompt": True}
-        if request.affinity is not None and request.n == 1:
-            # Each slot keeps the last prompt it processed; pinning requests that share a
-            # prefix to one slot lets the next one skip that prefix.
-            extra["id_slot"] = request.affinity % self.max_n
+        if request.affinity is not None:  # the slot chosen by _generate
+            extra["id_slot"] = request.affinity
         return extra
 
     async def aclose(self) -> None:
