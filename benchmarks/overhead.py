@@ -2,7 +2,8 @@
 
 1. The project's OpenAI-compatible test server (``python -m gpo.testing.server``) runs in
    its own process and answers every request after a fixed delay on 127.0.0.1. The
-   evaluator scores N examples at concurrency C through the real ``openai`` SDK path with
+   evaluator, built as a run builds it, scores N examples with the model's concurrency
+   C (requests in flight) through the real ``openai`` SDK path with
    everything a run switches on: the run's response record as cache, retries, the rate
    limiter, the usage ledger appending to ``usage.jsonl``, and a budget. The ideal wall
    time is ``N × delay / C``.
@@ -38,6 +39,7 @@ import time
 
 from gpo.evaluate import Evaluator
 from gpo.lm import FakeLM, get_lm
+from gpo.runs.build import make_evaluator
 from gpo.tasks.base import Example, Task
 
 
@@ -120,7 +122,7 @@ async def through_gpo(url: str, n: int, concurrency: int) -> tuple[float, float]
             concurrency=concurrency,
             rpm=10_000_000,  # the limiter is on, but not the bottleneck
         )
-        ev = Evaluator(task, lm, two_round=False, concurrency=concurrency)
+        ev = make_evaluator(task, lm, two_round=False, answer_tokens=256)  # as a run builds it
         await lm([{"role": "user", "content": "warm up"}])
         started, cpu = time.perf_counter(), time.process_time()
         result = await ev.evaluate("Answer with the letter.", task.split("eval"))

@@ -100,7 +100,8 @@ class Evaluator:
             for chat models); one-round parses the first answer and halves the calls.
         max_tokens: Cap on the first answer.
         follow_up_max_tokens: Cap on the answer to the follow-up.
-        concurrency: Examples in flight at once (the model's endpoint limit also applies).
+        concurrency: Examples in progress at once (the model's endpoint limit also
+            applies; see :func:`gpo.runs.build.default_concurrency`).
         max_error_rate: Share of failed examples above which evaluation stops.
         role: Ledger role of the calls.
 

@@ -17,8 +17,14 @@ __all__ = ["make_evaluator", "make_lm", "default_concurrency"]
 
 
 def default_concurrency(lm: LM) -> int:
-    """Examples in flight: the model's parallel slots, and at least 8."""
-    return max(8, int(getattr(lm, "concurrency", 8) or 8))
+    """Examples in progress: the model's parallel slots and a quarter more, at least 8.
+
+    The model's own limit keeps its requests in flight at its slot count; the extra
+    examples keep the slots busy while finished answers wait for their commit to the
+    run's record (an answer counts only once it is stored).
+    """
+    slots = int(getattr(lm, "concurrency", 8) or 8)
+    return max(8, slots + -(-slots // 4))
 
 
 def make_evaluator(
