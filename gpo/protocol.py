@@ -21,7 +21,7 @@ from gpo.sizes import MAX_SIZES, check_size
 
 __all__ = [
     "Protocol", "PROTOCOLS", "RunConfig", "MAX_SIZES", "check_size", "steps_per_epoch", "lighter_than_paper",
-    "budget_options",
+    "beyond_the_paper", "budget_options",
 ]
 
 
@@ -417,4 +417,43 @@ def lighter_than_paper(args: dict[str, Any]) -> list[str]:
     candidates = args.get("num_candidates") or update.get("num_candidates")
     if candidates and candidates < paper.num_candidates:
         out.append(f"{candidates} candidates per step (paper: {paper.num_candidates})")
+    return out
+
+
+# What each setting beyond the paper does, and its switch (the README's table in short).
+_BEYOND_PAPER_WORDS: dict[str, tuple[str, str]] = {
+    "mistakes": ("the meta-prompt shows {value} wrong eval answers of the current prompt", "--mistakes"),
+    "answer_notes": ("it says so when most wrong answers hold the expected output in a longer answer", "--answer-notes"),
+    "wrapped_answers_only": ("of the wrong answers, only those holding the expected output are shown", "--wrapped-answers-only"),
+    "diverse_examples": ("demonstrations are drawn with different outputs", "--diverse-examples"),
+    "rule_first": ("the optimizer states the input-to-output rule first, and a prompt without it gets it as a last sentence", "--rule-first"),
+    "plain_examples": ("examples are shown as input/output pairs, without a <Prompt> mark", "--plain-examples"),
+    "hygiene": ("preambles are stripped, and copies of examples and echoes of the meta-prompt are rejected", "--hygiene"),
+    "clip_over_budget": ("a candidate over the edit budget is clipped to it", "--clip-over-budget"),
+    "reject_over_budget": ("a candidate over the edit budget is rejected and resampled", "--reject-over-budget"),
+    "max_resample_rounds": ("up to {value} resampling rounds per step", "--max-resample-rounds"),
+    "tie_break": ("candidates tied for a step's best are scored on {value} more examples", "--tie-break"),
+    "racing": ("a step's candidates race on slices of the eval split", "--racing"),
+}
+
+
+def beyond_the_paper(optimizer: Any) -> list[tuple[str, str]]:
+    """The settings of an optimizer that go beyond the paper, in words, with their switches.
+
+    Args:
+        optimizer: A :class:`gpo.optim.optimizer.PromptOptimizer`.
+
+    Returns:
+        ``(what it does, switch)`` for each setting whose value differs from ``--protocol
+        paper``'s, in the order of the README's table; empty for a paper-protocol run.
+        Resampling rounds count only where over-budget candidates are resampled.
+    """
+    paper = {**PROTOCOLS["paper"].beyond_paper, "racing": False}
+    ours = optimizer.beyond_paper()
+    out = []
+    for name, (words, switch) in _BEYOND_PAPER_WORDS.items():
+        value = ours.get(name)
+        if value == paper[name] or (name == "max_resample_rounds" and not ours.get("reject_over_budget")):
+            continue
+        out.append((words.format(value=value), switch))
     return out

@@ -760,6 +760,27 @@ def test_the_report_says_how_a_run_is_lighter_than_the_papers_protocol(runs):
     assert lighter_than_paper(paper_args) == []
 
 
+def test_the_report_names_the_settings_beyond_the_paper_and_a_paper_run_has_none(runs):
+    from gpo.protocol import RunConfig, beyond_the_paper
+
+    html = gpo.report.write_report(runs.dry).read_text()
+    start = html.index('id="beyond-paper"')
+    banner = html[start : html.index("</div>", start)]
+    for phrase in ("shows 3 wrong eval answers", "<code>--wrapped-answers-only</code>", "<code>--hygiene</code>",
+                   "scored on 12 more examples", "<code>--clip-over-budget</code>", "--protocol paper</code> turns them off"):
+        assert phrase in banner, banner
+    assert "--racing" not in banner and "--reject-over-budget" not in banner
+
+    def paper(**parts):
+        return beyond_the_paper(RunConfig.build("synthetic/boolean_expressions", protocol="paper", **parts).optimizer)
+
+    assert paper() == []
+    assert paper(tie_break=4, racing=True) == [
+        ("candidates tied for a step's best are scored on 4 more examples", "--tie-break"),
+        ("a step's candidates race on slices of the eval split", "--racing"),
+    ]
+
+
 # ---------------------------------------------------------------------------- racing
 
 

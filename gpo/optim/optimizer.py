@@ -26,7 +26,7 @@ from gpo.optim.momentum import Momentum, RelevanceMomentum
 from gpo.optim.objective import Objective, StepCalls
 from gpo.optim.parts import part_from_dict, part_to_dict
 from gpo.optim.racing import Evaluation, FullEvaluation
-from gpo.optim.selection import PaperSelection, Selection, make_selection
+from gpo.optim.selection import PaperSelection, Selection, TieBreak, make_selection
 from gpo.optim.state import OptimizerState, TrajectoryEntry
 from gpo.optim.update import GenerationUpdate, Update, make_update
 from gpo.seeding import rng_for
@@ -170,6 +170,25 @@ class PromptOptimizer:
             "max_tokens": u.max_tokens,
             "reject_over_budget": u.reject_over_budget,
             "evaluation_only": self.evaluation_only,
+        }
+
+    def beyond_paper(self) -> dict[str, Any]:
+        """The settings that go beyond the paper (see :attr:`gpo.protocol.Protocol.beyond_paper`),
+        read from the parts: what lets small optimizer models work, and racing."""
+        u = self.update
+        return {
+            "mistakes": self.information.mistakes,
+            "diverse_examples": self.diverse_examples,
+            "hygiene": u.hygiene,
+            "reject_over_budget": u.reject_over_budget,
+            "max_resample_rounds": u.max_resample_rounds,
+            "clip_over_budget": u.clip_over_budget,
+            "tie_break": self.selection.examples if isinstance(self.selection, TieBreak) else 0,
+            "rule_first": u.rule_first,
+            "plain_examples": u.plain_examples,
+            "answer_notes": u.answer_notes,
+            "wrapped_answers_only": u.wrapped_answers_only,
+            "racing": self.evaluation != FullEvaluation(),
         }
 
     # -- the algorithm -----------------------------------------------------------------------

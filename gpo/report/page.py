@@ -307,6 +307,7 @@ def build_context(run: RunData) -> dict[str, Any]:
         "settings": sorted((k, v) for k, v in run.args.items() if k != "optimizer"),
         "adherence": summary.get("edit_budget") or _adherence(run),
         "lighter": lighter_than_paper(run.args),
+        "beyond_paper": run.beyond_paper,
         "protocol": run.args.get("protocol"),
         "optimizer_settings": sorted(optimizer_settings.items()),
         "identities": run.config.get("identities") or {},

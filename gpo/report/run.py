@@ -59,6 +59,22 @@ class RunData(RecordedRun):
         return str(s.get("method") or (self.config.get("optimizer") or {}).get("name") or self.args.get("method") or "?")
 
     @property
+    def beyond_paper(self) -> list[tuple[str, str]]:
+        """The run's settings beyond the paper in words, with their switches (see
+        :func:`gpo.protocol.beyond_the_paper`); empty when config.json holds no optimizer."""
+        saved = self.args.get("optimizer")
+        if not (isinstance(saved, dict) and "update" in saved):
+            return []
+        from gpo.errors import ConfigError
+        from gpo.optim.optimizer import PromptOptimizer
+        from gpo.protocol import beyond_the_paper
+
+        try:
+            return beyond_the_paper(PromptOptimizer.from_dict(saved))
+        except ConfigError:  # said once, by optimizer_settings
+            return []
+
+    @property
     def optimizer_settings(self) -> dict[str, Any]:
         """The optimizer in words: the summary's, else rebuilt from the configuration."""
         if (self.summary or {}).get("optimizer"):
