@@ -3,8 +3,9 @@
 Runs ``gpo sweep`` over instruction-induction tasks (where an instruction moves a small
 model from near 0 to well above it) and the four lite-BBH tasks, with every preset given
 the same protocol, models, seeds and task-model call budget; then prints the Table-5 view,
-the gain of each method over its initial prompt, paired tests, how well GPO's learning
-rate bounded its candidates, and last the ratio of GPO's mean gain to the best other
+the gain of each method over its initial prompt, paired tests, the test score of one
+hand-written instruction per ``ii`` task (a reference for reading the optimizers' scores),
+how well GPO's learning rate bounded its candidates, and last the ratio of GPO's mean gain to the best other
 optimizing preset's.
 
     python benchmarks/quality.py --data-dir ../shared/data            # the suite (hours)
@@ -33,6 +34,18 @@ from pathlib import Path
 # label), so they are left out; they are measured the same way for every method.
 II_TASKS = ("first_word_letter", "num_to_verbal", "diff", "rhymes", "second_word_letter", "translation_en-es")
 BBH_LITE = ("navigate", "movie_recommendation", "object_counting", "word_sorting")
+
+# A reference, not a method: one plain sentence per task that states the rule and asks for
+# the output alone, scored on the same test examples. It shows how far one instruction takes
+# the 0.5B task model, so that an optimizer's score can be read against it.
+REFERENCE_INSTRUCTIONS = {
+    "ii/first_word_letter": "Write the first letter of the word, and nothing else.",
+    "ii/second_word_letter": "Write the second letter of the word, and nothing else.",
+    "ii/num_to_verbal": "Write the number in English words, and nothing else.",
+    "ii/diff": "Subtract the second number from the first. Answer with the result only.",
+    "ii/rhymes": "Write a word that rhymes with the given word, and nothing else.",
+    "ii/translation_en-es": "Translate the word into Spanish. Answer with the Spanish word only.",
+}
 OPTIMIZERS = ("gpo", "ape", "apo", "opro", "pe2")
 REFERENCES = ("cot", "empty")
 
@@ -68,6 +81,25 @@ def sweep_args(setting: dict, args: argparse.Namespace) -> list[str]:
         "--budget", f"task.calls={setting['task_calls']}",
         "--no-run-reports",
     ]
+
+
+def reference_scores(tasks: list[str], setting: dict, args: argparse.Namespace) -> dict[str, float]:
+    """Test accuracy of each task's reference instruction (``gpo evaluate``; cached after the first time)."""
+    scores = {}
+    for task in tasks:
+        if task not in REFERENCE_INSTRUCTIONS:
+            continue
+        done = subprocess.run(
+            [sys.executable, "-m", "gpo.cli", "evaluate", "-t", task, "--data-dir", str(args.data_dir),
+             "-m", args.model, "--split", "test", "--limit", str(setting["test_limit"]),
+             "--prompt", REFERENCE_INSTRUCTIONS[task], "--json"],
+            capture_output=True, text=True,
+        )
+        if done.returncode != 0:
+            print(f"reference instruction on {task}: not scored ({done.stderr.strip().splitlines()[-1:]})")
+            continue
+        scores[task] = json.loads(done.stdout)["score"]
+    return scores
 
 
 def mean(xs):
@@ -142,6 +174,10 @@ def main() -> None:
     for t in agg["tests"]:
         diff = "–" if t["mean_difference"] is None else f"{t['mean_difference'] * 100:+.1f} points"
         print(f"gpo − {t['method']} on final test scores: {diff} over {t['n']} units, Wilcoxon p = {t['pvalue']}")
+    refs = reference_scores(setting["tasks"], setting, args)
+    if refs:
+        print("reference (one hand-written instruction, not a method), test points: "
+              + ", ".join(f"{t} {v * 100:.1f}" for t, v in refs.items()))
     within, scored = budget_rate(args.out, runs)
     print(f"GPO candidates within their edit budget: {within} of {scored}" + (f" ({within / scored:.0%})" if scored else ""))
     others = [table[m] for m in OPTIMIZERS if m != "gpo" and m in table and table[m] is not None]
