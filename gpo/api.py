@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from gpo.errors import ConfigError, DataError
 from gpo.optim.optimizer import PromptOptimizer
 from gpo.optim.presets import build_optimizer
-from gpo.protocol import PROTOCOLS, RunConfig, budget_options, lighter_than_paper
+from gpo.departures import lighter_than_paper
+from gpo.protocol import PROTOCOLS, RunConfig, budget_options
 from gpo.runs.record import RunRecord
 from gpo.runs.runner import RunResult
 

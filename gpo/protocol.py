@@ -20,8 +20,7 @@ from gpo.optim.presets import COT_PROMPT, build_optimizer
 from gpo.sizes import MAX_SIZES, check_size
 
 __all__ = [
-    "Protocol", "PROTOCOLS", "RunConfig", "MAX_SIZES", "check_size", "steps_per_epoch", "lighter_than_paper",
-    "beyond_the_paper", "budget_options",
+    "Protocol", "PROTOCOLS", "RunConfig", "MAX_SIZES", "check_size", "steps_per_epoch", "budget_options",
 ]
 
 
@@ -53,6 +52,7 @@ class Protocol:
     max_resample_rounds: int = 2
     clip_over_budget: bool = False
     tie_break: int = 0
+    near_misses: bool = False
     rule_first: bool = False
     plain_examples: bool = False
     answer_notes: bool = False
@@ -70,6 +70,7 @@ class Protocol:
             "max_resample_rounds": self.max_resample_rounds,
             "clip_over_budget": self.clip_over_budget,
             "tie_break": self.tie_break,
+            "near_misses": self.near_misses,
             "rule_first": self.rule_first,
             "plain_examples": self.plain_examples,
             "answer_notes": self.answer_notes,
@@ -92,6 +93,7 @@ PROTOCOLS: dict[str, Protocol] = {
         hygiene=True,
         clip_over_budget=True,
         tie_break=12,
+        near_misses=True,
         rule_first=True,
         plain_examples=True,
         answer_notes=True,
@@ -153,7 +155,7 @@ _PART_OPTIONS = (
     "information", "trajectory", "k", "embedder", "refinement", "schedule", "lr_init", "lr_end",
     "warmup_steps", "selection", "reject_over_budget", "max_resample_rounds", "batch_size",
     "num_candidates", "num_format_examples", "optimizer_temperature", "optimizer_max_tokens",
-    "mistakes", "diverse_examples", "hygiene", "clip_over_budget", "tie_break", "rule_first",
+    "mistakes", "diverse_examples", "hygiene", "clip_over_budget", "tie_break", "near_misses", "rule_first",
     "plain_examples", "answer_notes", "wrapped_answers_only",
 )
 
@@ -386,74 +388,3 @@ def with_racing(
     base = optimizer.evaluation if isinstance(optimizer.evaluation, Racing) else Racing()
     settings = {k: v for k, v in (("confidence", confidence), ("min_slice", min_slice)) if v is not None}
     return optimizer.with_settings(evaluation=dataclasses.replace(base, **settings))
-
-
-def lighter_than_paper(args: dict[str, Any]) -> list[str]:
-    """How a run's settings make it cheaper than the paper's protocol, in words.
-
-    Args:
-        args: The run's configuration (``config.json``'s ``run``, or ``args`` of older runs).
-
-    Returns:
-        One phrase per setting that differs from ``--protocol paper`` in a way that lowers
-        cost and fidelity (fewer examples, steps or candidates, shorter or one-round
-        answers); empty for a paper-protocol run.
-
-    >>> lighter_than_paper({"eval_limit": 12, "two_round": False, "answer_tokens": 48})
-    ['eval on the first 12 examples (paper: the whole eval split)', 'one-round answers (paper: a follow-up asks for the final answer)', 'first answers capped at 48 tokens (paper: 256)']
-    """
-    paper = PROTOCOLS["paper"]
-    out = []
-    for split in ("eval", "test"):
-        if args.get(f"{split}_limit"):
-            out.append(f"{split} on the first {args[f'{split}_limit']} examples (paper: the whole {split} split)")
-    if args.get("two_round") is False:
-        out.append("one-round answers (paper: a follow-up asks for the final answer)")
-    if args.get("answer_tokens") and args["answer_tokens"] < paper.max_tokens:
-        out.append(f"first answers capped at {args['answer_tokens']} tokens (paper: {paper.max_tokens})")
-    if args.get("steps") is not None and args.get("epochs") is None:
-        out.append(f"{args['steps']} steps (paper: {paper.epochs} epochs of {paper.batch_size}-example mini-batches)")
-    update = ((args.get("optimizer") or {}).get("update") or {}) if isinstance(args.get("optimizer"), dict) else {}
-    candidates = args.get("num_candidates") or update.get("num_candidates")
-    if candidates and candidates < paper.num_candidates:
-        out.append(f"{candidates} candidates per step (paper: {paper.num_candidates})")
-    return out
-
-
-# What each setting beyond the paper does, and its switch (the README's table in short).
-_BEYOND_PAPER_WORDS: dict[str, tuple[str, str]] = {
-    "mistakes": ("the meta-prompt shows {value} wrong eval answers of the current prompt", "--mistakes"),
-    "answer_notes": ("it says so when most wrong answers hold the expected output in a longer answer", "--answer-notes"),
-    "wrapped_answers_only": ("of the wrong answers, only those holding the expected output are shown", "--wrapped-answers-only"),
-    "diverse_examples": ("demonstrations are drawn with different outputs", "--diverse-examples"),
-    "rule_first": ("the optimizer states the input-to-output rule first, and a prompt without it gets it as a last sentence", "--rule-first"),
-    "plain_examples": ("examples are shown as input/output pairs, without a <Prompt> mark", "--plain-examples"),
-    "hygiene": ("preambles are stripped, and copies of examples and echoes of the meta-prompt are rejected", "--hygiene"),
-    "clip_over_budget": ("a candidate over the edit budget is clipped to it", "--clip-over-budget"),
-    "reject_over_budget": ("a candidate over the edit budget is rejected and resampled", "--reject-over-budget"),
-    "max_resample_rounds": ("up to {value} resampling rounds per step", "--max-resample-rounds"),
-    "tie_break": ("candidates tied for a step's best are scored on {value} more examples", "--tie-break"),
-    "racing": ("a step's candidates race on slices of the eval split", "--racing"),
-}
-
-
-def beyond_the_paper(optimizer: Any) -> list[tuple[str, str]]:
-    """The settings of an optimizer that go beyond the paper, in words, with their switches.
-
-    Args:
-        optimizer: A :class:`gpo.optim.optimizer.PromptOptimizer`.
-
-    Returns:
-        ``(what it does, switch)`` for each setting whose value differs from ``--protocol
-        paper``'s, in the order of the README's table; empty for a paper-protocol run.
-        Resampling rounds count only where over-budget candidates are resampled.
-    """
-    paper = {**PROTOCOLS["paper"].beyond_paper, "racing": False}
-    ours = optimizer.beyond_paper()
-    out = []
-    for name, (words, switch) in _BEYOND_PAPER_WORDS.items():
-        value = ours.get(name)
-        if value == paper[name] or (name == "max_resample_rounds" and not ours.get("reject_over_budget")):
-            continue
-        out.append((words.format(value=value), switch))
-    return out

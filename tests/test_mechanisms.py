@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gpo.api import load_run_config, optimize
-from gpo.evaluate import EvalResult
+from gpo.evaluate import EvalResult, ExampleResult
 from gpo.optim import prompts as P
 from gpo.optim.candidates import make_candidates
 from gpo.optim.direction import CurrentInfo
@@ -225,6 +226,47 @@ async def test_ties_are_broken_by_more_examples_and_separated_scores_are_not():
     assert await TieBreak(ElitistSelection(), 8).choose([("a", 0.5), ("b", 0.5)], history, TieObjective({"a": 0, "b": 1})) == "p0"
 
 
+class NearMissObjective(TieObjective):
+    """Every prompt answers each example with its own text; scores on the extra examples by a table."""
+
+    def __init__(self, extra_scores, answers):
+        super().__init__(extra_scores)
+        self.answers = answers
+
+    def _results(self, prompt, n, split):
+        rows = [ExampleResult(i, f"{split}{i}", "72 10", ["62"], None, 0.0, self.answers[prompt]) for i in range(n)]
+        return EvalResult(prompt, 0.0, rows, split=split)
+
+    async def results_of(self, prompt):
+        return self._results(prompt, 4, "eval")
+
+    async def score_on_many(self, prompts, examples, split):
+        self.asked.append(list(prompts))
+        return [dataclasses.replace(self._results(p, len(examples), split), score=self.extra_scores[p]) for p in prompts]
+
+
+async def test_ties_that_remain_go_to_the_answers_right_in_substance_and_wrong_in_form():
+    history = [TrajectoryEntry(0, "p0", 0.0)]
+    pool = [("a", 0.0), ("b", 0.0), ("c", 0.0)]
+    answers = {"a": "To subtract, we first look at a.", "b": "The result of subtracting 10 from 72 is 62.",
+               "c": "62 is a number, and so is 10."}
+    flat = NearMissObjective({"a": 0.0, "b": 0.0, "c": 0.0}, answers)
+    # Without near misses the earliest wins; with them, b and c (every answer ends or begins
+    # with 62) rank above a, and of those the earlier, b.
+    assert await TieBreak(PaperSelection(), 2).choose(pool, history, flat) == "a"
+    assert await TieBreak(PaperSelection(), 2, near_misses=True).choose(pool, history, flat) == "b"
+    answers["b"] = "Sixty-two."
+    assert await TieBreak(PaperSelection(), 2, near_misses=True).choose(pool, history, flat) == "c"
+    # More examples decide first: near misses only order what they leave tied.
+    ahead = NearMissObjective({"a": 0.5, "b": 0.0, "c": 0.0}, answers)
+    assert await TieBreak(PaperSelection(), 2, near_misses=True).choose(pool, history, ahead) == "a"
+    # With no extra examples, near misses alone order the tie, at no cost.
+    none = NearMissObjective({}, answers)
+    none.more_examples = lambda n: []
+    assert await TieBreak(PaperSelection(), 0, near_misses=True).choose(pool, history, none) == "c"
+    assert none.asked == []
+
+
 def test_the_paper_protocol_switches_every_addition_off_and_quick_on():
     paper = RunConfig.build("synthetic/navigate", "gpo", protocol="paper", steps=1).optimizer
     quick = RunConfig.build("synthetic/navigate", "gpo", protocol="quick").optimizer
@@ -232,10 +274,12 @@ def test_the_paper_protocol_switches_every_addition_off_and_quick_on():
     assert (paper.information.mistakes, paper.diverse_examples, paper.update.hygiene, paper.update.clip_over_budget) == (0, False, False, False)
     assert (paper.update.reject_over_budget, d_paper["selection"]) == (False, "paper")
     assert (quick.information.mistakes, quick.diverse_examples, quick.update.hygiene, quick.update.clip_over_budget) == (3, True, True, True)
-    assert d_quick["selection"] == "paper+tie-break(12)"
+    assert d_quick["selection"] == "paper+tie-break(12, near misses)"
     # Each addition can be switched off one by one.
-    off = RunConfig.build("synthetic/navigate", "gpo", mistakes=0, hygiene=False, tie_break=0).optimizer
+    off = RunConfig.build("synthetic/navigate", "gpo", mistakes=0, hygiene=False, tie_break=0, near_misses=False).optimizer
     assert (off.information.mistakes, off.update.hygiene, off.selection.describe()) == (0, False, "paper")
+    misses_only = RunConfig.build("synthetic/navigate", "gpo", tie_break=0).optimizer
+    assert misses_only.selection.describe() == "paper+tie-break(0, near misses)"
     assert PROTOCOLS["paper"].beyond_paper["mistakes"] == 0
 
 

@@ -761,7 +761,8 @@ def test_the_report_says_how_a_run_is_lighter_than_the_papers_protocol(runs):
 
 
 def test_the_report_names_the_settings_beyond_the_paper_and_a_paper_run_has_none(runs):
-    from gpo.protocol import RunConfig, beyond_the_paper
+    from gpo.departures import beyond_the_paper
+    from gpo.protocol import RunConfig
 
     html = gpo.report.write_report(runs.dry).read_text()
     start = html.index('id="beyond-paper"')

@@ -36,7 +36,7 @@ SECTIONS = (
     ("Protocol", (
         "protocol", "steps", "epochs", "num_candidates", "batch_size", "num_format_examples", "eval_limit",
         "test_limit", "two_round", "answer_tokens", "seed", "mistakes", "diverse_examples", "rule_first", "plain_examples", "answer_notes", "wrapped_answers_only",
-        "hygiene", "clip_over_budget", "reject_over_budget", "max_resample_rounds", "tie_break", "racing",
+        "hygiene", "clip_over_budget", "reject_over_budget", "max_resample_rounds", "tie_break", "near_misses", "racing",
         "racing_confidence", "racing_min_slice", "test_every_step",
     )),
     ("Budget", ("max_calls", "max_tokens", "max_cost", "role_budgets", "patience", "dry_run")),
@@ -85,6 +85,7 @@ SECTIONS = (
 @click.option("--answer-notes/--no-answer-notes", default=None, help="Say in the meta-prompt when most wrong answers hold the expected output in a longer answer (quick: on).")
 @click.option("--wrapped-answers-only/--all-wrong-answers", "wrapped_answers_only", default=None, help="Show the model's wrong answers only where they hold the expected output in a longer answer; other wrong examples show input and expected output (quick: on).")
 @click.option("--tie-break", type=click.IntRange(min=0), default=None, help="Score candidates tied for a step's best on N more examples (quick: 12; 0: earliest wins).")
+@click.option("--near-misses/--no-near-misses", default=None, help="Break ties that remain by the wrong answers that begin or end with the expected output, most first (quick: on).")
 @click.option("--racing/--no-racing", default=None, help="Race a step's candidates on slices of the eval split and stop scoring those that cannot win (beyond the paper; off by default).")
 @click.option("--racing-confidence", type=click.FloatRange(min=0.5, max=1.0, max_open=True), default=None, help="Confidence of the paired bound that drops a raced candidate (default 0.9; turns racing on).")
 @click.option("--racing-min-slice", type=click.IntRange(min=2), default=None, help="Eval examples per slice of a race; none is dropped before the first (default 4; turns racing on).")

@@ -15,13 +15,19 @@ from typing import Optional, Sequence
 
 from gpo.optim import prompts as P
 
-__all__ = ["answer_form_note", "wrapped_answer"]
+__all__ = ["answer_form_note", "near_miss", "wrapped_answer"]
 
 _NON_WORD = re.compile(r"[^\w]+")
 
 
 def _words(text: str) -> list[str]:
     return _NON_WORD.sub(" ", text.lower()).split()
+
+
+def _longer(answer: str, expected: str) -> Optional[tuple[list[str], list[str]]]:
+    """The words of the expected output and of the answer, when the answer has more."""
+    want, got = _words(expected), _words(answer)
+    return (want, got) if want and len(got) > len(want) else None
 
 
 def wrapped_answer(answer: str, expected: str) -> bool:
@@ -41,10 +47,35 @@ def wrapped_answer(answer: str, expected: str) -> bool:
     >>> wrapped_answer("The number in words is two thousand.", "two thousand five")
     False
     """
-    want, got = _words(expected), _words(answer)
-    if not want or len(got) <= len(want):
+    pair = _longer(answer, expected)
+    if pair is None:
         return False
+    want, got = pair
     return any(got[i : i + len(want)] == want for i in range(len(got) - len(want) + 1))
+
+
+def near_miss(answer: str, expected: str) -> bool:
+    """Whether a longer answer begins or ends with the expected output: right in substance,
+    wrong in form.
+
+    Case and punctuation are ignored. Stricter than :func:`wrapped_answer`: an output that
+    occurs only in the middle of an answer (a one-letter output inside any sentence, an
+    option named while reasoning) does not count.
+
+    >>> near_miss("The result of subtracting 10 from 72 is 62.", "62")
+    True
+    >>> near_miss('"a" is the first letter of "agent".', "a")
+    True
+    >>> near_miss("To find a difference, we take the first number.", "a")
+    False
+    >>> near_miss("62", "62")
+    False
+    """
+    pair = _longer(answer, expected)
+    if pair is None:
+        return False
+    want, got = pair
+    return got[: len(want)] == want or got[-len(want) :] == want
 
 
 def _counted(hits: int, total: int) -> str:

@@ -184,6 +184,7 @@ class PromptOptimizer:
             "max_resample_rounds": u.max_resample_rounds,
             "clip_over_budget": u.clip_over_budget,
             "tie_break": self.selection.examples if isinstance(self.selection, TieBreak) else 0,
+            "near_misses": self.selection.near_misses if isinstance(self.selection, TieBreak) else False,
             "rule_first": u.rule_first,
             "plain_examples": u.plain_examples,
             "answer_notes": u.answer_notes,

@@ -184,6 +184,7 @@ def build_optimizer(
     hygiene: Optional[bool] = None,
     clip_over_budget: Optional[bool] = None,
     tie_break: Optional[int] = None,
+    near_misses: Optional[bool] = None,
     rule_first: Optional[bool] = None,
     plain_examples: Optional[bool] = None,
     answer_notes: Optional[bool] = None,
@@ -215,6 +216,7 @@ def build_optimizer(
         hygiene: Reject candidates that copy a demonstration or echo the meta-prompt.
         clip_over_budget: Clip candidates still over the edit budget to it.
         tie_break: Extra examples that break ties at the top of a step (0: none).
+        near_misses: Then break ties by the answers right in substance, wrong in form.
         rule_first: Ask the optimizer to state the input-to-output rule before the prompt.
         plain_examples: Show examples as input/output pairs, without ``<Prompt>``.
         answer_notes: Say what most wrong answers have in common (:mod:`gpo.optim.diagnosis`).
@@ -248,11 +250,13 @@ def build_optimizer(
             end_value=lr.end_value if lr_end is None else lr_end,
             warmup_steps=lr.warmup_steps if warmup_steps is None else warmup_steps,
         )
-    if selection is not None or tie_break is not None:
-        current = opt.selection.selection if isinstance(opt.selection, TieBreak) else opt.selection
+    if selection is not None or tie_break is not None or near_misses is not None:
+        old_tb = opt.selection if isinstance(opt.selection, TieBreak) else None
+        current = old_tb.selection if old_tb is not None else opt.selection
         rule = make_selection(selection) if selection is not None else current
-        extra = tie_break if tie_break is not None else getattr(opt.selection, "examples", 0)
-        changes["selection"] = TieBreak(rule, extra) if extra else rule
+        extra = tie_break if tie_break is not None else (old_tb.examples if old_tb else 0)
+        misses = near_misses if near_misses is not None else (old_tb.near_misses if old_tb else False)
+        changes["selection"] = TieBreak(rule, extra, misses) if extra or misses else rule
     for name, value in (
         ("refinement", refinement),
         ("reject_over_budget", reject_over_budget),

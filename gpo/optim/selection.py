@@ -111,39 +111,66 @@ class TieBreak(Selection):
     On a small eval split several candidates often share the best score, and the rule
     alone would take the earliest generated. Here the tied candidates are scored on up
     to ``examples`` more examples (the eval split's examples beyond the run's limit, then
-    the train split) and reordered by that score, best first; ties that remain keep
-    their order. Their eval scores are not changed.
+    the train split) and reordered by that score, best first. With ``near_misses``, ties
+    that remain are then ordered by the wrong answers, on all those examples, that begin
+    or end with the expected output (:func:`gpo.optim.diagnosis.near_miss`), most first:
+    when every candidate scores 0 on exact match, a prompt whose answers are right but
+    wrapped in a sentence is the one a next step can fix by the answer's form. It costs
+    no call (the answers are already there). Ties that remain keep their order. Eval
+    scores are not changed.
 
     Args:
         selection: The rule that chooses from the reordered pool.
         examples: How many more examples the tied candidates are scored on.
+        near_misses: Then prefer the candidate with the most near-miss answers.
     """
 
     selection: Selection = field(default_factory=lambda: PaperSelection())
     examples: int = 20
+    near_misses: bool = False
 
     @property
     def name(self) -> str:  # type: ignore[override]
         return self.selection.name
 
     def describe(self) -> str:
-        return f"{self.selection.describe()}+tie-break({self.examples})"
+        return f"{self.selection.describe()}+tie-break({self.examples}{', near misses' if self.near_misses else ''})"
 
     def select(self, pool, history) -> str:
         return self.selection.select(pool, history)
 
     async def choose(self, pool, history, objective) -> str:
         pool = list(pool)
-        if pool and self.examples > 0:
+        if pool and (self.examples > 0 or self.near_misses):
             top = max(score for _, score in pool)
             tied = list(dict.fromkeys(p for p, score in pool if score == top))
             extra = objective.more_examples(self.examples)
-            if len(tied) > 1 and extra:
-                results = await objective.score_on_many(tied, extra, split="tie-break")
+            if len(tied) > 1 and (extra or self.near_misses):
+                results = await objective.score_on_many(tied, extra, split="tie-break") if extra else []
                 rank = {p: r.score for p, r in zip(tied, results)}
-                order = sorted(range(len(pool)), key=lambda i: (-pool[i][1], -rank.get(pool[i][0], 0.0), i))
+                misses = await self._near_misses(tied, results, objective) if self.near_misses else {}
+                order = sorted(range(len(pool)), key=lambda i: (
+                    -pool[i][1], -rank.get(pool[i][0], 0.0), -misses.get(pool[i][0], 0), i
+                ))
                 pool = [pool[i] for i in order]
         return await self.selection.choose(pool, history, objective)
+
+    @staticmethod
+    async def _near_misses(tied: list[str], extra_results: Sequence, objective: "Objective") -> dict[str, int]:
+        """Each tied prompt's near-miss answers on the eval examples and the extra ones."""
+        from gpo.optim.diagnosis import near_miss
+        from gpo.tasks.base import display_target
+
+        out = {}
+        for i, prompt in enumerate(tied):
+            results = list((await objective.results_of(prompt)).results)
+            if i < len(extra_results):
+                results += extra_results[i].results
+            out[prompt] = sum(
+                1 for r in results
+                if not r.error and r.score < 1.0 and near_miss(r.final_output or r.output, display_target(r.target))
+            )
+        return out
 
 
 def make_selection(name: str) -> Selection:

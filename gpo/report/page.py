@@ -286,7 +286,7 @@ def _adherence(run: RunData) -> dict[str, Any]:
 
 
 def build_context(run: RunData) -> dict[str, Any]:
-    from gpo.protocol import lighter_than_paper
+    from gpo.departures import lighter_than_paper
 
     """Everything the report template needs, from a loaded run."""
     summary = run.summary or {}

@@ -61,13 +61,13 @@ class RunData(RecordedRun):
     @property
     def beyond_paper(self) -> list[tuple[str, str]]:
         """The run's settings beyond the paper in words, with their switches (see
-        :func:`gpo.protocol.beyond_the_paper`); empty when config.json holds no optimizer."""
+        :func:`gpo.departures.beyond_the_paper`); empty when config.json holds no optimizer."""
         saved = self.args.get("optimizer")
         if not (isinstance(saved, dict) and "update" in saved):
             return []
         from gpo.errors import ConfigError
         from gpo.optim.optimizer import PromptOptimizer
-        from gpo.protocol import beyond_the_paper
+        from gpo.departures import beyond_the_paper
 
         try:
             return beyond_the_paper(PromptOptimizer.from_dict(saved))
