@@ -11,6 +11,7 @@ optimizing preset's.
     python benchmarks/quality.py --data-dir ../shared/data            # the suite (hours)
     python benchmarks/quality.py --data-dir ../shared/data --small    # under 30 minutes
     python benchmarks/quality.py --data-dir MY_DATA --tasks ii --out quality-mine   # other tasks
+    python benchmarks/quality.py --data-dir ../shared/data --racing   # GPO with racing against the suite's GPO
 
 ``--data-dir`` is a folder that holds ``instruction-induction/`` (and ``gpo-splits/`` for
 the BBH tasks), or one of them. The task model is the packaged Qwen2.5-Coder-0.5B, the
@@ -80,7 +81,7 @@ def sweep_args(setting: dict, args: argparse.Namespace) -> list[str]:
         "--optimizer-max-tokens", str(args.optimizer_max_tokens),
         "--budget", f"task.calls={setting['task_calls']}",
         "--no-run-reports",
-    ]
+    ] + [arg for cell in setting.get("grid", ()) for arg in ("--grid", cell)]
 
 
 def reference_scores(tasks: list[str], setting: dict, args: argparse.Namespace) -> dict[str, float]:
@@ -128,6 +129,26 @@ def gains(runs: list[dict], method: str, prefix: str = "") -> list[float]:
     ]
 
 
+def racing_report(agg: dict, against: dict) -> None:
+    """GPO with racing against the suite's GPO runs on the same task × seed pairs."""
+    full = {(r["task"], r["seed"]): r for r in against["runs"] if r["method"] == "gpo" and r["final_test"] is not None}
+    raced = {(r["task"], r["seed"]): r for r in agg["runs"] if r["method"].startswith("gpo") and r["final_test"] is not None}
+    pairs = sorted(set(full) & set(raced))
+    if not pairs:
+        sys.exit("no task × seed pair has both a finished GPO run and a finished raced one")
+    print(f"{'GPO':<14} {'test points':>11} {'task generations / run':>23}")
+    for name, runs in (("full", full), ("with racing", raced)):
+        test = mean(runs[k]["final_test"] * 100 for k in pairs)
+        calls = mean(runs[k]["task_calls"] for k in pairs)
+        print(f"{name:<14} {test:>11.1f} {calls:>23.1f}")
+    diffs = [(raced[k]["final_test"] - full[k]["final_test"]) * 100 for k in pairs]
+    rc, fc = (sum(runs[k]["task_calls"] for k in pairs) for runs in (raced, full))
+    same = sum(raced[k]["final_test"] == full[k]["final_test"] for k in pairs)
+    print(f"the same final test score in {same} of {len(pairs)} pairs; task generations with racing "
+          f"{rc} against {fc} without ({(rc - fc) / max(1, fc):+.1%})")
+    print(f"GPO with racing − without, mean test over {len(pairs)} task × seed pairs (target >= -2): {mean(diffs):+.1f} points")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -140,11 +161,22 @@ def main() -> None:
     parser.add_argument("--tasks", default=None,
                         help="other tasks, comma-separated (groups too: `ii` is every ii/ task of --data-dir); "
                              "the same sizes, methods and seeds")
+    parser.add_argument("--racing", action="store_true",
+                        help="run GPO with racing on the same tasks and seeds, and compare it with the suite's GPO runs")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="with --racing: the suite's sweep directory (default: quality-sweep[-small])")
     args = parser.parse_args()
     setting = dict(SETTINGS["small" if args.small else "full"])
     if args.tasks:
         setting["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    args.out = args.out or Path("quality-sweep-small" if args.small else "quality-sweep")
+    suite_out = Path("quality-sweep-small" if args.small else "quality-sweep")
+    if args.racing:
+        setting.update(methods=("gpo",), grid=("racing=true",))
+        against = args.against or suite_out
+        if not (against / "aggregate.json").exists():
+            sys.exit(f"{against} holds no finished suite to compare with; run the suite first or give --against")
+        suite_out = suite_out.with_name(suite_out.name + "-racing")
+    args.out = args.out or suite_out
 
     started = time.perf_counter()
     code = subprocess.call(sweep_args(setting, args))
@@ -153,6 +185,9 @@ def main() -> None:
     if not agg_path.exists():
         sys.exit(f"the sweep wrote no aggregate (exit {code}); see its output above")
     agg = json.loads(agg_path.read_text())
+    if args.racing:
+        racing_report(agg, json.loads((against / "aggregate.json").read_text()))
+        return
     runs = agg["runs"]
     print(f"\nquality suite ({'small' if args.small else 'full'}): {len(runs)} runs in {minutes:.1f} min this invocation; sweep exit {code}")
     print(f"{'method':<8} {'gain all':>9} {'gain ii':>8} {'runs':>5}")
