@@ -44,6 +44,11 @@ class ExampleResult:
     final_output: Optional[str] = None
     error: Optional[str] = None
 
+    @property
+    def answer(self) -> str:
+        """The answer that was parsed: the follow-up's in two-round mode, else the first."""
+        return self.final_output or self.output
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         if isinstance(self.target, tuple):
@@ -74,6 +79,11 @@ class EvalResult:
     @property
     def n(self) -> int:
         return len(self.results)
+
+    @property
+    def wrong(self) -> list[ExampleResult]:
+        """The examples answered wrongly (not partly right, and not failed calls), in order."""
+        return [r for r in self.results if not r.error and r.score < 1.0]
 
     def to_dict(self, with_results: bool = True) -> dict[str, Any]:
         d: dict[str, Any] = {

@@ -96,9 +96,9 @@ class CurrentInformation:
         mistakes: tuple = ()
         if self.mistakes > 0:
             result = await objective.results_of(prompt)
-            wrong = [r for r in result.results if not r.error and r.score < 1.0][: self.mistakes]
+            wrong = result.wrong[: self.mistakes]
             mistakes = tuple(
-                (r.input, _shorten((r.final_output or r.output).strip()), display_target(r.target)) for r in wrong
+                (r.input, _shorten(r.answer.strip()), display_target(r.target)) for r in wrong
             )
         return CurrentInfo(prompt=prompt, score=score if self.score else None, reflection=reflection, mistakes=mistakes)
 
@@ -106,14 +106,14 @@ class CurrentInformation:
         """Scores ``prompt`` on the step's mini-batch and asks why the wrong ones failed."""
         batch = minibatch(objective.task.split("train"), self.batch_size, step, objective.seed)
         result = await objective.score_on(prompt, batch, split="train")
-        wrong = [r for r in result.results if not r.error and r.score < 1.0][: self.max_shown]
+        wrong = result.wrong[: self.max_shown]
         if not wrong:
             return P.NO_MISTAKES
         placement = objective.task.placement
         examples = "\n\n".join(
             P.REFLECTION_EXAMPLE.format(
                 input=render_placeholder(r.input, placement),
-                output=(r.final_output or r.output).strip(),
+                output=r.answer.strip(),
                 target=display_target(r.target),
             )
             for r in wrong

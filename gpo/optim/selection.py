@@ -163,13 +163,8 @@ class TieBreak(Selection):
 
         out = {}
         for i, prompt in enumerate(tied):
-            results = list((await objective.results_of(prompt)).results)
-            if i < len(extra_results):
-                results += extra_results[i].results
-            out[prompt] = sum(
-                1 for r in results
-                if not r.error and r.score < 1.0 and near_miss(r.final_output or r.output, display_target(r.target))
-            )
+            wrong = (await objective.results_of(prompt)).wrong + (extra_results[i].wrong if i < len(extra_results) else [])
+            out[prompt] = sum(near_miss(r.answer, display_target(r.target)) for r in wrong)
         return out
 
 

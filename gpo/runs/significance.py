@@ -69,8 +69,8 @@ def _changed_example(initial: EvalResult, best: EvalResult) -> Optional[dict[str
     a, b = next(((a, b) for a, b in pairs if b.score > a.score), pairs[0])
     return {
         "input": _first_line(a.input),
-        "before": _first_line(a.final_output or a.output),
-        "after": _first_line(b.final_output or b.output),
+        "before": _first_line(a.answer),
+        "after": _first_line(b.answer),
         "expected": display_target(a.target),
         "fixed": b.score > a.score,
     }
