@@ -71,7 +71,7 @@ def beyond_the_paper(optimizer: Any) -> list[tuple[str, str]]:
         paper``'s, in the order of the README's table; empty for a paper-protocol run.
         Resampling rounds count only where over-budget candidates are resampled.
     """
-    paper = {**PROTOCOLS["paper"].beyond_paper, "racing": False}
+    paper = {**PROTOCOLS["paper"].beyond_paper, "racing": PROTOCOLS["paper"].racing}
     ours = optimizer.beyond_paper()
     out = []
     for name, (words, switch) in _BEYOND_PAPER_WORDS.items():

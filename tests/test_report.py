@@ -776,6 +776,13 @@ def test_the_report_names_the_settings_beyond_the_paper_and_a_paper_run_has_none
         return beyond_the_paper(RunConfig.build("synthetic/boolean_expressions", protocol="paper", **parts).optimizer)
 
     assert paper() == []
+    # Every setting beyond the paper has its words, and the optimizer reads each back.
+    from gpo.departures import _BEYOND_PAPER_WORDS
+    from gpo.protocol import PROTOCOLS
+
+    assert set(_BEYOND_PAPER_WORDS) == set(PROTOCOLS["paper"].beyond_paper) | {"racing"}
+    quick = RunConfig.build("synthetic/boolean_expressions", protocol="quick").optimizer.beyond_paper()
+    assert quick == {**PROTOCOLS["quick"].beyond_paper, "racing": False}
     assert paper(tie_break=4, racing=True) == [
         ("candidates tied for a step's best are scored on 4 more examples", "--tie-break"),
         ("a step's candidates race on slices of the eval split", "--racing"),

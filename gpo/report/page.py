@@ -297,7 +297,7 @@ def build_context(run: RunData) -> dict[str, Any]:
     prompt_diff = word_diff(initial.prompt, best.prompt) if initial and best else []
     origins = provenance(run)
     measure_rows = usage_rows(run.usage)
-    optimizer_settings = run.optimizer_settings  # read once: rebuilding it may add a note
+    optimizer_settings = run.optimizer_settings  # read once: it may be rebuilt from config.json
     import gpo
 
     return {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -58,21 +59,29 @@ class RunData(RecordedRun):
         s = self.summary or {}
         return str(s.get("method") or (self.config.get("optimizer") or {}).get("name") or self.args.get("method") or "?")
 
+    @cached_property
+    def saved_optimizer(self) -> Any:
+        """The optimizer rebuilt from config.json; ``None`` when it holds none, or when it
+        cannot be rebuilt (said once in the notes)."""
+        saved = self.args.get("optimizer")
+        if not (isinstance(saved, dict) and "update" in saved):
+            return None
+        from gpo.errors import ConfigError
+        from gpo.optim.optimizer import PromptOptimizer
+
+        try:
+            return PromptOptimizer.from_dict(saved)
+        except ConfigError as exc:
+            self.notes.append(f"the optimizer of config.json cannot be rebuilt: {exc}")
+            return None
+
     @property
     def beyond_paper(self) -> list[tuple[str, str]]:
         """The run's settings beyond the paper in words, with their switches (see
         :func:`gpo.departures.beyond_the_paper`); empty when config.json holds no optimizer."""
-        saved = self.args.get("optimizer")
-        if not (isinstance(saved, dict) and "update" in saved):
-            return []
-        from gpo.errors import ConfigError
-        from gpo.optim.optimizer import PromptOptimizer
         from gpo.departures import beyond_the_paper
 
-        try:
-            return beyond_the_paper(PromptOptimizer.from_dict(saved))
-        except ConfigError:  # said once, by optimizer_settings
-            return []
+        return beyond_the_paper(self.saved_optimizer) if self.saved_optimizer is not None else []
 
     @property
     def optimizer_settings(self) -> dict[str, Any]:
@@ -81,14 +90,7 @@ class RunData(RecordedRun):
             return dict(self.summary["optimizer"])
         saved = self.args.get("optimizer")
         if isinstance(saved, dict) and "update" in saved:
-            from gpo.errors import ConfigError
-            from gpo.optim.optimizer import PromptOptimizer
-
-            try:
-                return PromptOptimizer.from_dict(saved).describe()
-            except ConfigError as exc:
-                self.notes.append(f"the optimizer of config.json cannot be rebuilt: {exc}")
-                return {}
+            return self.saved_optimizer.describe() if self.saved_optimizer is not None else {}
         return dict(self.config.get("optimizer") or {})
 
     @property
