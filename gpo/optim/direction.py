@@ -17,7 +17,7 @@ from gpo.errors import ConfigError
 from gpo.optim import prompts as P
 from gpo.optim.parts import register_part
 from gpo.seeding import rng_for
-from gpo.tasks.base import Example, display_target, render_placeholder
+from gpo.tasks.base import Example, display_target, first_line, render_placeholder
 
 if TYPE_CHECKING:
     from gpo.optim.objective import Objective
@@ -98,7 +98,7 @@ class CurrentInformation:
             result = await objective.results_of(prompt)
             wrong = result.wrong[: self.mistakes]
             mistakes = tuple(
-                (r.input, _shorten(r.answer.strip()), display_target(r.target)) for r in wrong
+                (r.input, first_line(r.answer), display_target(r.target)) for r in wrong
             )
         return CurrentInfo(prompt=prompt, score=score if self.score else None, reflection=reflection, mistakes=mistakes)
 
@@ -120,20 +120,6 @@ class CurrentInformation:
         )
         text = P.REFLECTION_PROMPT.format(prompt=prompt, examples=examples)
         return (await ask(text, "reflection")).strip()
-
-
-def _shorten(text: str, words: int = 20) -> str:
-    """The first line of a model's answer, at most ``words`` words.
-
-    >>> _shorten("a b c", 2)
-    'a b …'
-    >>> _shorten("Sure, let me help." + chr(10) + "1. The word")
-    'Sure, let me help. …'
-    """
-    lines = text.strip().splitlines() or [""]
-    parts = lines[0].split()
-    cut = len(parts) > words or len(lines) > 1
-    return " ".join(parts[:words]) + (" …" if cut else "")
 
 
 def parse_information(name: str, batch_size: int = 8) -> CurrentInformation:

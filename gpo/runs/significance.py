@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from gpo.evaluate import EvalResult
-from gpo.tasks.base import display_target
+from gpo.tasks.base import display_target, first_line
 
 __all__ = ["paired_test", "describe_paired_test", "explain_paired_test"]
 
@@ -53,11 +53,6 @@ def paired_test(initial: Optional[EvalResult], best: Optional[EvalResult]) -> Op
     }
 
 
-def _first_line(text: str, words: int = 16) -> str:
-    parts = (text or "").strip().split("\n")[0].split()
-    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
-
-
 def _changed_example(initial: EvalResult, best: EvalResult) -> Optional[dict[str, str]]:
     """The first test example the best prompt fixed (else the first it broke), in short."""
     pairs = [
@@ -68,9 +63,9 @@ def _changed_example(initial: EvalResult, best: EvalResult) -> Optional[dict[str
         return None
     a, b = next(((a, b) for a, b in pairs if b.score > a.score), pairs[0])
     return {
-        "input": _first_line(a.input),
-        "before": _first_line(a.answer),
-        "after": _first_line(b.answer),
+        "input": first_line(a.input, 16),
+        "before": first_line(a.answer, 16),
+        "after": first_line(b.answer, 16),
         "expected": display_target(a.target),
         "fixed": b.score > a.score,
     }

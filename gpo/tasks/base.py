@@ -25,6 +25,22 @@ def display_target(target: Target) -> str:
     return str(target)
 
 
+def first_line(text: str, words: int = 20) -> str:
+    """The first line of a text, at most ``words`` words, with "…" where more was left out.
+
+    >>> first_line("a b c", 2)
+    'a b …'
+    >>> first_line("Sure, let me help." + chr(10) + "1. The word")
+    'Sure, let me help. …'
+    >>> first_line("")
+    ''
+    """
+    lines = (text or "").strip().splitlines() or [""]
+    parts = lines[0].split()
+    cut = len(parts) > words or len(lines) > 1
+    return " ".join(parts[:words]) + (" …" if cut else "")
+
+
 Placement = Literal["Q_end", "Q_begin", "A_begin", "system"]
 PLACEMENTS: tuple[str, ...] = ("Q_end", "Q_begin", "A_begin", "system")
 
