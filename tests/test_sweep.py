@@ -405,6 +405,44 @@ def test_sigterm_stops_the_workers_and_says_how_to_continue(tmp_path, slow_serve
     assert {r["status"] for r in json.loads((out / "manifest.json").read_text())["runs"]} == {"pending"}
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_to_the_process_group_stops_cleanly(tmp_path, slow_server, workers):
+    """A batch system stops a job with SIGTERM to every process of it, workers included."""
+    out = tmp_path / "sweep"
+    args = sweep_args(out, tasks="synthetic/navigate", methods="gpo", seeds="0,1", steps="30", model=f"openai:m@{slow_server.url}")
+    proc = gpo_process([*args, "--workers", workers], tmp_path / "home", start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not interrupted_runs(out):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "gpo: sweep interrupted; progress is saved" in err, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert {r["status"] for r in json.loads((out / "manifest.json").read_text())["runs"]} == {"pending"}
+
+
+def test_an_interrupted_pool_leaves_no_management_thread_behind(tmp_path, slow_server):
+    """Python wakes a pool's management thread at exit without its lock; a thread still
+    running then can close its pipe under that call and print a traceback (EBADF)."""
+    import threading
+    from concurrent.futures.process import _ExecutorManagerThread
+
+    from gpo.sweep.executor import LocalPool
+    from gpo.sweep.plan import RunSpec
+
+    spec = RunSpec("r", "synthetic/navigate", "gpo", "gpo", {}, 0, str(tmp_path / "r"),
+                   {"model": f"openai:m@{slow_server.url}", "steps": 30, "eval_limit": 6, "test_limit": 6, "report": False})
+
+    def on_start(*_):
+        raise KeyboardInterrupt  # as SIGTERM or Ctrl-C in the driving process
+
+    with pytest.raises(KeyboardInterrupt):
+        LocalPool(1).run([spec], on_start, lambda outcome: None)
+    assert not [t for t in threading.enumerate() if isinstance(t, _ExecutorManagerThread)]
+
+
 def test_workers_share_one_response_cache(tmp_path):
     with OpenAICompatServer(responder=optimization_reply) as server:
         spec = f"openai:m@{server.url}"

@@ -143,10 +143,15 @@ class LocalPool:
                         on_done(outcome)
         except BaseException:
             drain()
-            pool.shutdown(wait=False, cancel_futures=True)
+            for future in futures:  # the runs that have not begun never will
+                future.cancel()
             self._stop({pid for name, pid in began.items() if name not in ended})
             raise
         finally:
+            # Joins the pool's management thread. An earlier shutdown(wait=False) would
+            # leave it running at interpreter exit, where concurrent.futures wakes it without
+            # its lock and, when the thread has just closed its pipe, prints a traceback
+            # (EBADF) after the sweep's message.
             pool.shutdown(wait=True, cancel_futures=True)
             events.close()
             events.join_thread()
