@@ -179,6 +179,14 @@ def test_sweep_runs_writes_and_prints_the_table(tmp_path):
     cont = invoke(["sweep", "--out", str(out)])
     assert cont.exit_code == 0 and "executed 0 of 8 runs" in cont.stderr
 
+    # A reader that stops reading (`gpo sweep --table | head -3`) does not stop the files.
+    for name in ("table.csv", "aggregate.json"):
+        (out / name).unlink()
+    proc = gpo_process(["sweep", "--out", str(out), "--table"], tmp_path / "home")
+    proc.stdout.close()
+    proc.wait(timeout=120)
+    assert (out / "table.csv").read_bytes() == table_bytes and (out / "aggregate.json").exists()
+
 
 def test_two_workers_give_the_same_table_as_one(tmp_path, slow_server):
     # Runs slow enough that the second worker is up before the first has done them all,

@@ -268,7 +268,7 @@ def _finish(manifest, reference: Optional[str], tracker=None) -> int:
     unfinished = [r["name"] for r in manifest.runs if r["status"] in ("pending", "running", "stopped")]
     if unfinished:
         agg.notes.append(f"{len(unfinished)} runs have not finished; `gpo sweep --out {manifest.root}` continues them")
-    print_aggregate(agg, Console())
+    # The files first: a reader that stops reading the tables (`| head`) must not stop them.
     paths = write_outputs(agg, manifest.root)
     from gpo.report.extra import missing_packages
 
@@ -288,6 +288,7 @@ def _finish(manifest, reference: Optional[str], tracker=None) -> int:
         click.echo(f"no HTML page: the report extra is not installed ({REPORT_HINT})", err=True)
     if tracker is not None:
         tracker.log_sweep(manifest, paths)
+    print_aggregate(agg, Console())
     for name, error in failures:
         click.echo(f"failed: {name}: {error}", err=True)
     click.echo("files: " + ", ".join(str(p) for p in paths))
