@@ -256,3 +256,8 @@ def test_records_from_summaries_and_compare_rows(tmp_path):
     partial = SimpleNamespace(run=SimpleNamespace(summary=None, method="gpo", args={}, path=tmp_path / "b"))
     records, unfinished = records_from_compare_rows([finished, partial])
     assert [x.method for x in records] == ["gpo[schedule=linear]"] and unfinished == [str(tmp_path / "b")]
+
+
+def test_empty_cells_are_named_once_per_task_no_method_finished():
+    agg = aggregate(make_records(), tasks=["A", "B", "later"], methods=["apo", "gpo", "opro"])
+    assert "no finished run: any method on later; apo on A, B" in agg.notes, agg.notes

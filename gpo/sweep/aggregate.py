@@ -297,7 +297,22 @@ def aggregate(
         notes.append(f"paired tests need SciPy and NumPy: {REPORT_HINT}")
     if any(r.dry_run for r in records):
         notes.append("dry run: the scores come from a fake model and mean nothing")
-    missing = [f"{r.method} on {t}" for r in rows for t in task_order if r.cells[t] is None]
+    missing = _missing_cells({r.method: r.cells for r in rows}, task_order)
     if missing:
-        notes.append("no finished run: " + ", ".join(missing))
+        notes.append("no finished run: " + missing)
     return Aggregate(task_order, method_order, rows, ref, tests, call_counts(records, method_order), list(records), notes)
+
+
+def _missing_cells(cells: dict[str, dict[str, Any]], tasks: Sequence[str]) -> str:
+    """The table's empty cells (``None``) in words; a task no method finished is named once.
+
+    >>> _missing_cells({"gpo": {"a": 0.5, "b": None, "c": None, "d": None}, "ape": {"a": None, "b": 1.0, "c": None, "d": None}}, "abcd")
+    'any method on c, d; gpo on b; ape on a'
+    """
+    empty = [t for t in tasks if all(row[t] is None for row in cells.values())]
+    parts = [f"any method on {', '.join(empty)}"] if empty else []
+    for method, row in cells.items():
+        gaps = [t for t in tasks if row[t] is None and t not in empty]
+        if gaps:
+            parts.append(f"{method} on {', '.join(gaps)}")
+    return "; ".join(parts)
