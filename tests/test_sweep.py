@@ -392,42 +392,30 @@ def test_sigkill_then_the_same_command_resumes_and_matches(tmp_path, slow_server
         assert (a["best_prompt"], a["scores"]) == (b["best_prompt"], b["scores"]), name
 
 
-def test_sigterm_stops_the_workers_and_says_how_to_continue(tmp_path, slow_server):
+@pytest.mark.parametrize("workers, group", [("2", False), ("1", True), ("2", True)])
+def test_sigterm_stops_the_workers_and_says_how_to_continue(tmp_path, slow_server, workers, group):
+    """SIGTERM to the sweep alone, or to every process of it (as a batch system stops a job)."""
     out = tmp_path / "sweep"
     args = sweep_args(out, tasks="synthetic/navigate", methods="gpo", seeds="0,1", steps="30", model=f"openai:m@{slow_server.url}")
-    proc = gpo_process([*args, "--workers", "2"], tmp_path / "home")
+    proc = gpo_process([*args, "--workers", workers], tmp_path / "home", start_new_session=group)
     deadline = time.monotonic() + 120
     while not interrupted_runs(out):  # a run is under way and has a checkpoint
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.01)
     pids = {r["pid"] for r in json.loads((out / "manifest.json").read_text())["runs"] if r["status"] == "running"}
-    proc.send_signal(signal.SIGTERM)
+    if group:
+        os.killpg(proc.pid, signal.SIGTERM)
+    else:
+        proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "gpo: sweep interrupted; progress is saved" in err and f"gpo sweep --out {out}" in err and "Traceback" not in err
+    assert "gpo: sweep interrupted; progress is saved" in err and f"gpo sweep --out {out}" in err, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
     assert pids
     time.sleep(0.2)
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    assert {r["status"] for r in json.loads((out / "manifest.json").read_text())["runs"]} == {"pending"}
-
-
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_sigterm_to_the_process_group_stops_cleanly(tmp_path, slow_server, workers):
-    """A batch system stops a job with SIGTERM to every process of it, workers included."""
-    out = tmp_path / "sweep"
-    args = sweep_args(out, tasks="synthetic/navigate", methods="gpo", seeds="0,1", steps="30", model=f"openai:m@{slow_server.url}")
-    proc = gpo_process([*args, "--workers", workers], tmp_path / "home", start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not interrupted_runs(out):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "gpo: sweep interrupted; progress is saved" in err, err
-    assert "Traceback" not in err and "Exception ignored" not in err, err
     assert {r["status"] for r in json.loads((out / "manifest.json").read_text())["runs"]} == {"pending"}
 
 
