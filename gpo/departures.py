@@ -53,6 +53,7 @@ _BEYOND_PAPER_WORDS: dict[str, tuple[str, str]] = {
     "hygiene": ("preambles are stripped, and copies of examples and echoes of the meta-prompt are rejected", "--hygiene"),
     "clip_over_budget": ("a candidate over the edit budget is clipped to it", "--clip-over-budget"),
     "reject_over_budget": ("a candidate over the edit budget is rejected and resampled", "--reject-over-budget"),
+    "fill_candidates": ("rejected and repeated candidates are replaced by new samples until a step has its number of new prompts", "--fill-candidates"),
     "max_resample_rounds": ("up to {value} resampling rounds per step", "--max-resample-rounds"),
     "tie_break": ("candidates tied for a step's best are scored on {value} more examples", "--tie-break"),
     "near_misses": ("ties that remain go to the candidate whose wrong answers most often begin or end with the expected output", "--near-misses"),
@@ -69,14 +70,16 @@ def beyond_the_paper(optimizer: Any) -> list[tuple[str, str]]:
     Returns:
         ``(what it does, switch)`` for each setting whose value differs from ``--protocol
         paper``'s, in the order of the README's table; empty for a paper-protocol run.
-        Resampling rounds count only where over-budget candidates are resampled.
+        Resampling rounds count only where candidates are resampled.
     """
     paper = {**PROTOCOLS["paper"].beyond_paper, "racing": PROTOCOLS["paper"].racing}
     ours = optimizer.beyond_paper()
     out = []
     for name, (words, switch) in _BEYOND_PAPER_WORDS.items():
         value = ours.get(name)
-        if value == paper[name] or (name == "max_resample_rounds" and not ours.get("reject_over_budget")):
+        if value == paper[name] or (
+            name == "max_resample_rounds" and not (ours.get("reject_over_budget") or ours.get("fill_candidates"))
+        ):
             continue
         out.append((words.format(value=value), switch))
     return out

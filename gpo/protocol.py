@@ -57,6 +57,7 @@ class Protocol:
     plain_examples: bool = False
     answer_notes: bool = False
     wrapped_answers_only: bool = False
+    fill_candidates: bool = False
     racing: bool = False  # race a step's candidates on slices of the eval split (gpo.optim.racing)
 
     @property
@@ -75,6 +76,7 @@ class Protocol:
             "plain_examples": self.plain_examples,
             "answer_notes": self.answer_notes,
             "wrapped_answers_only": self.wrapped_answers_only,
+            "fill_candidates": self.fill_candidates,
         }
 
 
@@ -98,6 +100,7 @@ PROTOCOLS: dict[str, Protocol] = {
         plain_examples=True,
         answer_notes=True,
         wrapped_answers_only=True,
+        fill_candidates=True,
     ),
 }
 
@@ -156,7 +159,7 @@ _PART_OPTIONS = (
     "warmup_steps", "selection", "reject_over_budget", "max_resample_rounds", "batch_size",
     "num_candidates", "num_format_examples", "optimizer_temperature", "optimizer_max_tokens",
     "mistakes", "diverse_examples", "hygiene", "clip_over_budget", "tie_break", "near_misses", "rule_first",
-    "plain_examples", "answer_notes", "wrapped_answers_only",
+    "plain_examples", "answer_notes", "wrapped_answers_only", "fill_candidates",
 )
 
 

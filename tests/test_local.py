@@ -110,12 +110,17 @@ def test_two_step_gpo_run_on_the_real_local_model(tmp_path, local_lm_spec):
     assert s["steps_completed"] == 2 and s["stopped_reason"] == "completed"
     assert len(result.state.history) == 3
     lines = [json.loads(x) for x in (tmp_path / "trajectory.jsonl").read_text().splitlines()]
-    assert len(lines) == 4 and {x["step"] for x in lines} == {1, 2}
-    assert [x["edit_budget"] for x in lines] == [30, 30, 10, 10]  # cosine 50→10 over T = 2
+    assert {x["step"]: x["edit_budget"] for x in lines} == {1: 30, 2: 10}  # cosine 50→10 over T = 2
+    # Filling (quick protocol): a step samples again for rejected or repeated candidates,
+    # at most twice, and never scores more than its 2 new prompts.
+    for step in (1, 2):
+        mine = [x for x in lines if x["step"] == step]
+        assert 2 <= len(mine) <= 6
+        assert sum(bool(x["prompt"]) and not x["rejected"] and not x["duplicate"] for x in mine) <= 2
     # The real optimizer produced text; parsed candidates carry a measured edit distance.
     assert all(x["raw"] for x in lines)
     assert all(x["edit_distance"] is not None for x in lines if x["prompt"] and not x["rejected"])
-    assert s["usage"]["optimizer"]["requests"] == 2 and s["usage"]["task"]["requests"] > 0
+    assert 2 <= s["usage"]["optimizer"]["requests"] <= 6 and s["usage"]["task"]["requests"] > 0
     assert 0.0 <= s["scores"]["best"]["test"] <= 1.0
     assert (tmp_path / "summary.json").exists() and (tmp_path / "results" / "best_test.jsonl").exists()
 

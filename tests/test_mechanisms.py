@@ -275,6 +275,7 @@ def test_the_paper_protocol_switches_every_addition_off_and_quick_on():
     assert (paper.update.reject_over_budget, d_paper["selection"]) == (False, "paper")
     assert (quick.information.mistakes, quick.diverse_examples, quick.update.hygiene, quick.update.clip_over_budget) == (3, True, True, True)
     assert d_quick["selection"] == "paper+tie-break(12, near misses)"
+    assert (paper.update.fill_candidates, quick.update.fill_candidates) == (False, True)
     # Each addition can be switched off one by one.
     off = RunConfig.build("synthetic/navigate", "gpo", mistakes=0, hygiene=False, tie_break=0, near_misses=False).optimizer
     assert (off.information.mistakes, off.update.hygiene, off.selection.describe()) == (0, False, "paper")
@@ -353,3 +354,64 @@ def test_only_wrong_answers_that_hold_the_expected_output_are_shown_when_asked()
     old = RunConfig.build("synthetic/first_letter", "gpo", protocol="quick").to_dict()
     old["optimizer"]["update"].pop("wrapped_answers_only")  # a run recorded before the setting existed
     assert not RunConfig.from_dict(old).optimizer.update.wrapped_answers_only
+
+
+class ScriptedRounds:
+    """A step's optimizer calls that answer each round from a script and record what was asked."""
+
+    step = 1
+
+    def __init__(self, rounds):
+        self.rounds, self.asked = list(rounds), []
+
+    async def sample(self, messages, *, n, temperature, max_tokens, round_):
+        self.asked.append((round_, n))
+        return self.rounds[round_][:n], f"s1-update-{round_}"
+
+
+def propose(update, rounds, *, current="Think.", budget=None):
+    import asyncio
+
+    calls = ScriptedRounds(rounds)
+    out = asyncio.run(update.propose("meta", calls=calls, current=current, seen={current}, budget=budget, examples=[]))
+    return calls.asked, out
+
+
+ROUNDS = [
+    ["<START>Name the letter.<END>", "<START>Name the letter.<END>", "Sure!"],  # one new, a repeat, nothing
+    ["<START>Think.<END>", "<START>Write the first letter only.<END>"],  # the current prompt again, one new
+    ["<START>Answer with one lowercase letter.<END>"],
+]
+
+
+def test_filling_samples_again_until_the_step_has_its_new_prompts():
+    asked, out = propose(Update(num_candidates=3, fill_candidates=True), ROUNDS)
+    assert asked == [(0, 3), (1, 2), (2, 1)]
+    new = [c.prompt for c in out if c.scored and not c.duplicate]
+    assert new == ["Name the letter.", "Write the first letter only.", "Answer with one lowercase letter."]
+    assert [c.index for c in out] == list(range(6)) and [c.meta_prompt_id for c in out][-1] == "s1-update-2"
+
+
+def test_filling_stops_at_the_resampling_rounds_and_is_off_by_default():
+    asked, out = propose(Update(num_candidates=3, fill_candidates=True, max_resample_rounds=1), ROUNDS)
+    assert asked == [(0, 3), (1, 2)] and sum(c.scored and not c.duplicate for c in out) == 2
+    asked, _ = propose(Update(num_candidates=3), ROUNDS)
+    assert asked == [(0, 3)]
+    asked, _ = propose(Update(num_candidates=2, fill_candidates=True), [["<START>A b.<END>", "<START>C d.<END>"]])
+    assert asked == [(0, 2)]  # nothing missing: no second round
+
+
+def test_filling_clips_every_round_when_over_budget_candidates_are_not_rejected():
+    update = Update(num_candidates=2, fill_candidates=True, clip_over_budget=True)
+    long = "<START>Think. Be brief. Then write the first letter of the word and nothing else.<END>"
+    asked, out = propose(update, [[long, "Sure!"], ["<START>Think. Answer briefly.<END>"]], budget=2)
+    assert asked == [(0, 2), (1, 1)]
+    assert [c.prompt for c in out if c.scored] == ["Think. Be brief.", "Think. Answer briefly."]
+    assert all(c.edit_distance <= 2 for c in out if c.scored)
+    # Rejecting over budget (then clipping the last round) and filling work together.
+    both = dataclasses.replace(update, reject_over_budget=True, max_resample_rounds=1)
+    asked, out = propose(both, [[long, "Sure!"], [long, long]], budget=2)
+    assert asked == [(0, 2), (1, 2)]
+    assert [c.rejected is not None for c in out[:2]] == [True, True]
+    assert [(c.prompt, c.duplicate) for c in out[2:]] == [("Think. Be brief.", False), ("Think. Be brief.", True)]
+    assert all(c.edit_distance <= 2 for c in out[2:])

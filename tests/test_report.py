@@ -787,6 +787,11 @@ def test_the_report_names_the_settings_beyond_the_paper_and_a_paper_run_has_none
         ("candidates tied for a step's best are scored on 4 more examples", "--tie-break"),
         ("a step's candidates race on slices of the eval split", "--racing"),
     ]
+    assert paper(fill_candidates=True, max_resample_rounds=1) == [
+        ("rejected and repeated candidates are replaced by new samples until a step has its number of new prompts",
+         "--fill-candidates"),
+        ("up to 1 resampling rounds per step", "--max-resample-rounds"),
+    ]
 
 
 # ---------------------------------------------------------------------------- racing

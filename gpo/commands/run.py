@@ -36,7 +36,7 @@ SECTIONS = (
     ("Protocol", (
         "protocol", "steps", "epochs", "num_candidates", "batch_size", "num_format_examples", "eval_limit",
         "test_limit", "two_round", "answer_tokens", "seed", "mistakes", "diverse_examples", "rule_first", "plain_examples", "answer_notes", "wrapped_answers_only",
-        "hygiene", "clip_over_budget", "reject_over_budget", "max_resample_rounds", "tie_break", "near_misses", "racing",
+        "hygiene", "clip_over_budget", "reject_over_budget", "fill_candidates", "max_resample_rounds", "tie_break", "near_misses", "racing",
         "racing_confidence", "racing_min_slice", "test_every_step",
     )),
     ("Budget", ("max_calls", "max_tokens", "max_cost", "role_budgets", "patience", "dry_run")),
@@ -71,7 +71,8 @@ SECTIONS = (
 @click.option("--warmup", "warmup_steps", type=click.IntRange(min=0), default=None, help="Linear warm-up steps.")
 @click.option("--selection", default=None, type=click.Choice(["paper", "elitist"]), help="paper: best candidate not already a winner; elitist: keep the current prompt unless beaten.")
 @click.option("--reject-over-budget/--keep-over-budget", default=None, help="Reject and resample candidates that change more words than allowed.")
-@click.option("--max-resample-rounds", type=click.IntRange(min=0, max=most("max_resample_rounds")), default=None, help="Resampling rounds per step when rejecting over budget (default 2).")
+@click.option("--max-resample-rounds", type=click.IntRange(min=0, max=most("max_resample_rounds")), default=None, help="Resampling rounds per step when rejecting over budget or filling (default 2).")
+@click.option("--fill-candidates/--no-fill-candidates", default=None, help="Replace rejected and repeated candidates by new samples (up to --max-resample-rounds more rounds) until a step has --candidates new prompts to score (quick: on).")
 @click.option("--concurrency", type=click.IntRange(min=1, max=most("concurrency")), default=None, help="Requests in flight to each model (default: a local model's slots, else 8).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Mini-batch size B (reflections, steps per epoch).")
 @click.option("--optimizer-temperature", type=click.FloatRange(min=0), default=None, help="Sampling temperature of the optimizer (default 1.0).")

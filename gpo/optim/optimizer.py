@@ -38,6 +38,7 @@ _PARTS = ("information", "momentum", "update", "learning_rate", "selection")
 _UPDATE_SETTINGS = (
     "num_candidates", "temperature", "max_tokens", "reject_over_budget", "max_resample_rounds",
     "clip_over_budget", "hygiene", "rule_first", "plain_examples", "answer_notes", "wrapped_answers_only",
+    "fill_candidates",
 )
 
 
@@ -183,6 +184,7 @@ class PromptOptimizer:
             "reject_over_budget": u.reject_over_budget,
             "max_resample_rounds": u.max_resample_rounds,
             "clip_over_budget": u.clip_over_budget,
+            "fill_candidates": u.fill_candidates,
             "tie_break": self.selection.examples if isinstance(self.selection, TieBreak) else 0,
             "near_misses": self.selection.near_misses if isinstance(self.selection, TieBreak) else False,
             "rule_first": u.rule_first,

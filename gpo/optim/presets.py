@@ -189,6 +189,7 @@ def build_optimizer(
     plain_examples: Optional[bool] = None,
     answer_notes: Optional[bool] = None,
     wrapped_answers_only: Optional[bool] = None,
+    fill_candidates: Optional[bool] = None,
 ) -> PromptOptimizer:
     """A preset (or a given optimizer) with parts changed by name: what the CLI's flags do.
 
@@ -221,6 +222,7 @@ def build_optimizer(
         plain_examples: Show examples as input/output pairs, without ``<Prompt>``.
         answer_notes: Say what most wrong answers have in common (:mod:`gpo.optim.diagnosis`).
         wrapped_answers_only: Show only the wrong answers that hold the expected output.
+        fill_candidates: Resample until a step has ``num_candidates`` new prompts to score.
     """
     import dataclasses
 
@@ -272,6 +274,7 @@ def build_optimizer(
         ("plain_examples", plain_examples),
         ("answer_notes", answer_notes),
         ("wrapped_answers_only", wrapped_answers_only),
+        ("fill_candidates", fill_candidates),
     ):
         if value is not None:
             changes[name] = value

@@ -125,10 +125,18 @@ class Update:
         max_tokens: Cap on each sample (and on reflections and summaries).
         reject_over_budget: Reject and resample candidates that change more words than
             the step's budget allows.
-        max_resample_rounds: Resampling rounds per step when rejecting over budget.
+        max_resample_rounds: Resampling rounds per step (rejecting over budget, filling).
         clip_over_budget: Clip the change of a candidate still over budget after the
             last round to the budget (:func:`gpo.optim.edits.clip_edits`), so the learning
-            rate bounds every scored candidate. Beyond the paper.
+            rate bounds every scored candidate; without ``reject_over_budget``, every
+            round's candidates are clipped. Beyond the paper.
+        fill_candidates: Sample again, up to ``max_resample_rounds`` more rounds, until
+            the step has ``num_candidates`` new prompts to score: a rejected candidate
+            (no prompt, over budget, failed hygiene) or a repeat of a prompt already
+            scored does not count, and its place is sampled anew. Without it a step scores
+            only what the first samples yield: in the quality suite's `ii` runs a small
+            optimizer's step under a 10-word budget yielded 26 new prompts from 54
+            samples. Beyond the paper.
         hygiene: Strip preambles and reject candidates that copy a demonstration or echo
             the meta-prompt, by similarity (:mod:`gpo.optim.hygiene`); a rejected
             candidate whose completion stated a rule is replaced by that rule. Beyond the paper.
@@ -164,6 +172,7 @@ class Update:
     plain_examples: bool = False
     answer_notes: bool = False
     wrapped_answers_only: bool = False
+    fill_candidates: bool = False
     refinement = "generation"
 
     def __post_init__(self) -> None:
@@ -213,7 +222,10 @@ class Update:
             echo_source: The meta-prompt's own wording, without the prompts it shows.
 
         Returns:
-            Every candidate of every round, in sample order.
+            Every candidate of every round, in sample order. Rounds after the first
+            replace the over-budget rejects (``reject_over_budget``) or, with
+            ``fill_candidates``, every sample that left the step short of
+            ``num_candidates`` new prompts.
         """
         messages = [{"role": "user", "content": text}]
         known = set(seen)
@@ -223,31 +235,36 @@ class Update:
         rule_of = None
         if self.rule_first:
             from gpo.optim.hygiene import rule_line as rule_of
+        resampling = self.reject_over_budget or self.fill_candidates
         while True:
-            last = not self.reject_over_budget or round_ >= self.max_resample_rounds
+            last = not resampling or round_ >= self.max_resample_rounds
             texts, mp_id = await calls.sample(
                 messages, n=want, temperature=self.temperature, max_tokens=self.max_tokens, round_=round_
             )
+            reject = self.reject_over_budget and not (last and self.clip_over_budget)
             cands = make_candidates(
                 texts,
                 current=current,
                 seen=known | {c.prompt for c in out if c.scored},
                 budget=budget,
-                reject_over_budget=self.reject_over_budget and not (last and self.clip_over_budget),
+                reject_over_budget=reject,
                 start_index=len(out),
                 examples=[inp for inp, _ in examples],
                 step=calls.step,
-                clip_over_budget=self.clip_over_budget and last,
+                clip_over_budget=self.clip_over_budget and not reject,
                 hygiene=clean,
                 rule_of=rule_of,
             )
             for c in cands:
                 c.meta_prompt_id = mp_id
             out.extend(cands)
-            over = [c for c in cands if c.over_budget and not c.ok]
-            if last or not over:
+            if self.fill_candidates:
+                want = self.num_candidates - sum(c.scored and not c.duplicate for c in out)
+            else:
+                want = sum(c.over_budget and not c.ok for c in cands)
+            if last or want <= 0:
                 return out
-            want, round_ = len(over), round_ + 1
+            round_ += 1
 
     @staticmethod
     def _hygiene(examples: Sequence[tuple[str, str]], echo_source: str):
