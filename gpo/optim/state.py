@@ -92,6 +92,11 @@ class Candidate:
         """Whether the candidate holds a prompt that was (or will be) scored."""
         return bool(self.prompt) and self.rejected is None
 
+    @property
+    def fresh(self) -> bool:
+        """Whether the candidate holds a prompt the run scores for the first time (not a repeat)."""
+        return self.scored and not self.duplicate
+
     def to_dict(self) -> dict[str, Any]:
         data = dict(vars(self))  # fields hold JSON values; no deep copy needed
         for key in ("clipped_from", "dropped_after"):

@@ -259,7 +259,7 @@ class Update:
                 c.meta_prompt_id = mp_id
             out.extend(cands)
             if self.fill_candidates:
-                want = self.num_candidates - sum(c.scored and not c.duplicate for c in out)
+                want = self.num_candidates - sum(c.fresh for c in out)
             else:
                 want = sum(c.over_budget and not c.ok for c in cands)
             if last or want <= 0:

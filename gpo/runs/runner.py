@@ -346,7 +346,7 @@ def budget_adherence(candidates) -> dict[str, Any]:
         whose edit distance is within it), ``clipped`` (of them, those clipped to it) and
         ``rate`` (``within / scored``; ``None`` without a budget).
     """
-    bounded = [c for c in candidates if c.scored and not c.duplicate and c.edit_budget is not None]
+    bounded = [c for c in candidates if c.fresh and c.edit_budget is not None]
     within = sum(1 for c in bounded if c.edit_distance is not None and c.edit_distance <= c.edit_budget)
     return {
         "scored": len(bounded),
