@@ -42,9 +42,10 @@ def lighter_than_paper(args: dict[str, Any]) -> list[str]:
     return out
 
 
-# What each setting beyond the paper does, and its switch (the README's table in short).
+# What each setting beyond the paper does, and its switch (the README's table in short);
+# ``{s}`` is a plural ending, empty when the value is 1.
 _BEYOND_PAPER_WORDS: dict[str, tuple[str, str]] = {
-    "mistakes": ("the meta-prompt shows {value} wrong eval answers of the current prompt", "--mistakes"),
+    "mistakes": ("the meta-prompt shows {value} wrong eval answer{s} of the current prompt", "--mistakes"),
     "answer_notes": ("it says so when most wrong answers hold the expected output in a longer answer", "--answer-notes"),
     "wrapped_answers_only": ("of the wrong answers, only those holding the expected output are shown", "--wrapped-answers-only"),
     "diverse_examples": ("demonstrations are drawn with different outputs", "--diverse-examples"),
@@ -54,8 +55,8 @@ _BEYOND_PAPER_WORDS: dict[str, tuple[str, str]] = {
     "clip_over_budget": ("a candidate over the edit budget is clipped to it", "--clip-over-budget"),
     "reject_over_budget": ("a candidate over the edit budget is rejected and resampled", "--reject-over-budget"),
     "fill_candidates": ("rejected and repeated candidates are replaced by new samples until a step has its number of new prompts", "--fill-candidates"),
-    "max_resample_rounds": ("up to {value} resampling rounds per step", "--max-resample-rounds"),
-    "tie_break": ("candidates tied for a step's best are scored on {value} more examples", "--tie-break"),
+    "max_resample_rounds": ("up to {value} resampling round{s} per step", "--max-resample-rounds"),
+    "tie_break": ("candidates tied for a step's best are scored on {value} more example{s}", "--tie-break"),
     "near_misses": ("ties that remain go to the candidate whose wrong answers most often begin or end with the expected output", "--near-misses"),
     "racing": ("a step's candidates race on slices of the eval split", "--racing"),
 }
@@ -81,5 +82,5 @@ def beyond_the_paper(optimizer: Any) -> list[tuple[str, str]]:
             name == "max_resample_rounds" and not (ours.get("reject_over_budget") or ours.get("fill_candidates"))
         ):
             continue
-        out.append((words.format(value=value), switch))
+        out.append((words.format(value=value, s="" if value == 1 else "s"), switch))
     return out

@@ -790,8 +790,9 @@ def test_the_report_names_the_settings_beyond_the_paper_and_a_paper_run_has_none
     assert paper(fill_candidates=True, max_resample_rounds=1) == [
         ("rejected and repeated candidates are replaced by new samples until a step has its number of new prompts",
          "--fill-candidates"),
-        ("up to 1 resampling rounds per step", "--max-resample-rounds"),
+        ("up to 1 resampling round per step", "--max-resample-rounds"),
     ]
+    assert paper(tie_break=1) == [("candidates tied for a step's best are scored on 1 more example", "--tie-break")]
 
 
 # ---------------------------------------------------------------------------- racing
