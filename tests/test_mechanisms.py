@@ -65,6 +65,10 @@ def test_preambles_copies_and_echoes_are_found_by_similarity():
     assert strip_score_echo("Name it. Its score is 100.") == "Name it."
     assert strip_score_echo("Its score is 0.") == "Its score is 0."  # nothing else: left for the checks
     assert strip_score_echo("A score of 90 is good.") == "A score of 90 is good."
+    # In markdown, as a 1.5B optimizer wrote it at the head of an OPRO candidate.
+    assert strip_score_echo("**Score:** 75. For each input, write its first letter.") == "For each input, write its first letter."
+    assert strip_score_echo("_Score_: 3. Name it.") == "Name it."
+    assert strip_score_echo("Name it.\n**Score: 80**") == "Name it."
     demos = [("( True and not False ) or False", "True"), ("classroom", "c")]
     assert copies_example("Input: ( True and not False ) or False. Output: True", demos)
     assert copies_example("classrooms", demos)

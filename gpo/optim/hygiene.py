@@ -60,9 +60,9 @@ def strip_preamble(text: str) -> str:
     return text
 
 
-_SCORE_SENTENCE = re.compile(
-    r"(?:^|(?<=[.!?:])|(?<=\n))[ \t]*(?:its|the|your|this prompt's|the prompt's)?[ \t]*score[ \t]*(?:is|:|=)[ \t]*"
-    r"\d+(?:\.\d+)?[ \t]*%?[ \t]*[.!]?",
+_SCORE_SENTENCE = re.compile(  # markdown emphasis around the label or the number allowed ("**Score:** 75.")
+    r"(?:^|(?<=[.!?:])|(?<=\n))[ \t]*[*_]*[ \t]*(?:its|the|your|this prompt's|the prompt's)?[ \t]*score[*_]*[ \t]*"
+    r"(?:is|:|=)[*_]*[ \t]*[*_]*\d+(?:\.\d+)?[ \t]*%?[*_]*[ \t]*[.!]?",
     re.IGNORECASE,
 )
 
@@ -76,6 +76,8 @@ def strip_score_echo(text: str) -> str:
     'Which letter does this word start with? Answer with it.'
     >>> strip_score_echo("Name the letter." + chr(10) + "Score: 40")
     'Name the letter.'
+    >>> strip_score_echo("**Score:** 75. For each input, write its first letter.")
+    'For each input, write its first letter.'
     >>> strip_score_echo("Keep the score in mind: a higher score is better.")
     'Keep the score in mind: a higher score is better.'
     """
