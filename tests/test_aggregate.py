@@ -4,12 +4,15 @@ The expected numbers are worked out by hand from scores in eighths (exact in bin
 every mean, standard deviation and difference below can be checked on paper.
 """
 
+import csv
 import io
 import json
 import math
+import re
 from types import SimpleNamespace
 
 import pytest
+from markupsafe import escape as html_escape  # as the page template escapes
 from rich.console import Console
 
 from gpo.errors import ConfigError
@@ -190,6 +193,10 @@ def test_csv_files_read_as_the_table():
     assert lines[1].startswith("gpo,opro,6,3,8.33,")
     assert calls_csv(agg).splitlines()[1] == "gpo,6,101.0,102,300,3.0,0.000000"
     assert runs_csv(agg).splitlines()[1].startswith("A,gpo,0,0.375,0.5,100,50,3,0.0,,")
+    # The final prompt is the last column, quoted as CSV needs it (commas, quotes, lines).
+    prompt = 'Answer "Yes" or "No",\nnothing else.'
+    rows = list(csv.reader(io.StringIO(runs_csv(aggregate([RunRecord("A", "gpo", 0, 0.5, 0.75, final_prompt=prompt)])))))
+    assert rows[0][-1] == "final_prompt" and rows[1][-1] == prompt
 
 
 def test_outputs_on_disk(tmp_path):
@@ -203,9 +210,15 @@ def test_outputs_on_disk(tmp_path):
 
 
 def test_html_page_is_self_contained_and_escapes():
-    records = make_records() + [RunRecord("<b>x</b>", "gpo", 0, 0.5, 0.5)]
+    long_prompt = "Answer with <i>one</i> word. " + "Think about the question first. " * 10
+    records = make_records() + [RunRecord("<b>x</b>", "gpo", 0, 0.5, 0.5, final_prompt=long_prompt)]
     html = render_page(aggregate(records), title="t", failures=[("r1", "<script>alert(1)</script>")])
     assert "<script" not in html and "&lt;script&gt;" in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    # Each run's final prompt: cut short in the cell, whole in its title, escaped in both.
+    assert "<th>final prompt</th>" in html and "<i>" not in html
+    title, cell = re.search(r'<td title="([^"]*)">([^<]*)</td>', html).groups()
+    assert title == html_escape(long_prompt)
+    assert cell.startswith("Answer with &lt;i&gt;one&lt;/i&gt; word. Think") and cell.endswith("...") and len(cell) < len(title)
     assert "http://" not in html and "https://" not in html
     assert "62.5" in html and "± 12.5" in html and "Failures" in html
 
@@ -247,9 +260,11 @@ def test_records_from_summaries_and_compare_rows(tmp_path):
         "scores": {"initial": {"eval": 0.5, "test": 0.25}, "best": {"eval": 0.75, "test": 0.5}},
         "usage": {"task": {"calls": 90, "requests": 60, "cost_usd": 0.5}, "optimizer": {"calls": 2, "requests": 2, "cost_usd": None}},
         "stopped_reason": "completed",
+        "best_prompt": "Go step by step, then answer Yes or No.",
     }
     r = record_from_summary(summary, run_dir="x")
     assert (r.task, r.method, r.seed, r.initial_test, r.final_test, r.gain) == ("synthetic/navigate", "gpo", 2, 0.25, 0.5, 0.25)
+    assert r.final_prompt == "Go step by step, then answer Yes or No."
     assert (r.task_calls, r.paid_task_calls, r.optimizer_calls, r.cost_usd) == (90, 60, 2, None)
     assert method_of_run("gpo", {"schedule": "linear", "k": 1, "batch_size": 8}) == "gpo[k=1,schedule=linear]"
     finished = SimpleNamespace(run=SimpleNamespace(summary=summary, method="gpo", args={"schedule": "linear"}, path=tmp_path / "a"))

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from markupsafe import escape as html_escape  # as the page template escapes
 from click.testing import CliRunner
 from test_cli import assert_one_line_error
 from test_cli import run as run_main
@@ -162,6 +163,13 @@ def test_sweep_runs_writes_and_prints_the_table(tmp_path):
     html = (out / "sweep.html").read_text()
     assert "<script" not in html and "synthetic/navigate" in html and "Paired tests" in html
     assert "runs/synthetic-navigate__opro__s1" in html
+    assert "2 tasks × 2 methods × 2 seeds: 8 runs finished, 0 failed, 0 not run" in html
+    # Each run's final prompt, as its summary has it, in runs.csv and on the page.
+    runs = read_csv(out / "runs.csv")
+    assert runs[0][-1] == "final_prompt" and len(runs) == 9
+    for row in runs[1:]:
+        best = json.loads((out / row[runs[0].index("run_dir")] / "summary.json").read_text())["best_prompt"]
+        assert row[-1] == best and str(html_escape(best[:40])) in html
 
     # Again: nothing runs, nothing changes.
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/summary.json")}
@@ -222,7 +230,8 @@ def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert "checkpoint.json" in entry["error"] and "\n" not in entry["error"] and entry["attempts"] == 2
     assert "failed: synthetic-navigate__opro__s1:" in result.stderr
     assert read_csv(out / "table.csv")[1][1:4][2] == "1"  # the other seed is still in the table
-    assert "Failures" in (out / "sweep.html").read_text()
+    page = (out / "sweep.html").read_text()
+    assert "Failures" in page and "1 task × 1 method × 2 seeds: 1 run finished, 1 failed, 0 not run" in page
 
 
 def test_grid_variants_are_rows(tmp_path):

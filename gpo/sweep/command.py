@@ -33,6 +33,15 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1.
+
+    >>> _counted(1, "seed"), _counted(3, "seed")
+    ('1 seed', '3 seeds')
+    """
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def build_plan(tasks: str, methods: Optional[str], seeds: Optional[str], grid: tuple[str, ...], **run: Any):
     """The plan the command line describes (pure parsing; nothing is checked against data)."""
     from gpo.config import default_model
@@ -275,8 +284,9 @@ def _finish(manifest, reference: Optional[str], tracker=None) -> int:
     if not missing_packages():
         counts = manifest.counts()
         subtitle = (
-            f"{len(plan.tasks)} tasks × {len(methods)} methods × {len(plan.seeds)} seeds: "
-            f"{counts['finished']} runs finished, {counts['failed']} failed, {counts['pending'] + counts['running'] + counts['stopped']} not run"
+            f"{_counted(len(plan.tasks), 'task')} × {_counted(len(methods), 'method')} × {_counted(len(plan.seeds), 'seed')}: "
+            f"{_counted(counts['finished'], 'run')} finished, {counts['failed']} failed, "
+            f"{counts['pending'] + counts['running'] + counts['stopped']} not run"
         )
         paths.append(
             write_page(

@@ -8,7 +8,7 @@ Files in the sweep directory (or wherever asked):
 * ``tests.csv``: the reference against each method: units, non-zero differences, mean
   difference and bootstrap interval (points), signed-rank statistic and p-value;
 * ``calls.csv``: calls per method;
-* ``runs.csv``: one row per finished run, scores as fractions;
+* ``runs.csv``: one row per finished run, scores as fractions, its final prompt last;
 * ``aggregate.json``: all of the above;
 * ``sweep.html``: the page (needs the ``report`` extra).
 
@@ -99,7 +99,7 @@ def calls_csv(agg: Aggregate) -> str:
 
 def runs_csv(agg: Aggregate) -> str:
     """``runs.csv``: every finished run (scores as fractions)."""
-    fields = ["task", "method", "seed", "initial_test", "final_test", "task_calls", "paid_task_calls", "optimizer_calls", "cost_usd", "stopped_reason", "run_dir"]
+    fields = ["task", "method", "seed", "initial_test", "final_test", "task_calls", "paid_task_calls", "optimizer_calls", "cost_usd", "stopped_reason", "run_dir", "final_prompt"]
     rows: list[list[Any]] = [fields]
     for r in agg.records:
         d = r.to_dict()

@@ -40,6 +40,7 @@ class RunRecord:
         stopped_reason: Why the run stopped (``completed``, a budget, …).
         dry_run: Scores come from a fake model.
         run_dir: Where the run is (for links).
+        final_prompt: The final prompt's text (``None``: not recorded).
     """
 
     task: str
@@ -54,6 +55,7 @@ class RunRecord:
     stopped_reason: Optional[str] = None
     dry_run: bool = False
     run_dir: Optional[str] = None
+    final_prompt: Optional[str] = None
 
     @property
     def gain(self) -> Optional[float]:
@@ -102,6 +104,7 @@ def record_from_summary(
         stopped_reason=summary.get("stopped_reason"),
         dry_run=bool(summary.get("dry_run")),
         run_dir=run_dir,
+        final_prompt=summary.get("best_prompt"),
     )
 
 
