@@ -211,7 +211,7 @@ def test_outputs_on_disk(tmp_path):
 
 def test_html_page_is_self_contained_and_escapes():
     long_prompt = "Answer with <i>one</i> word. " + "Think about the question first. " * 10
-    records = make_records() + [RunRecord("<b>x</b>", "gpo", 0, 0.5, 0.5, final_prompt=long_prompt)]
+    records = make_records() + [RunRecord("<b>x</b>", "gpo", 0, 0.5, 0.5, final_prompt=long_prompt), RunRecord("y", "gpo", 0, 0.5, 0.5, final_prompt="")]
     html = render_page(aggregate(records), title="t", failures=[("r1", "<script>alert(1)</script>")])
     assert "<script" not in html and "&lt;script&gt;" in html and "&lt;b&gt;x&lt;/b&gt;" in html
     # Each run's final prompt: cut short in the cell, whole in its title, escaped in both.
@@ -219,6 +219,7 @@ def test_html_page_is_self_contained_and_escapes():
     title, cell = re.search(r'<td title="([^"]*)">([^<]*)</td>', html).groups()
     assert title == html_escape(long_prompt)
     assert cell.startswith("Answer with &lt;i&gt;one&lt;/i&gt; word. Think") and cell.endswith("...") and len(cell) < len(title)
+    assert '<span class="muted">(the empty prompt)</span>' in html
     assert "http://" not in html and "https://" not in html
     assert "62.5" in html and "± 12.5" in html and "Failures" in html
 
