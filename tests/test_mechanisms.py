@@ -69,6 +69,8 @@ def test_preambles_copies_and_echoes_are_found_by_similarity():
     assert strip_score_echo("**Score:** 75. For each input, write its first letter.") == "For each input, write its first letter."
     assert strip_score_echo("_Score_: 3. Name it.") == "Name it."
     assert strip_score_echo("Name it.\n**Score: 80**") == "Name it."
+    # Only a sentence that is nothing but a score: a rule that starts with one is kept.
+    assert strip_score_echo("Score: 5 points for each right answer. Answer with one letter.").startswith("Score: 5 points")
     demos = [("( True and not False ) or False", "True"), ("classroom", "c")]
     assert copies_example("Input: ( True and not False ) or False. Output: True", demos)
     assert copies_example("classrooms", demos)

@@ -62,7 +62,7 @@ def strip_preamble(text: str) -> str:
 
 _SCORE_SENTENCE = re.compile(  # markdown emphasis around the label or the number allowed ("**Score:** 75.")
     r"(?:^|(?<=[.!?:])|(?<=\n))[ \t]*[*_]*[ \t]*(?:its|the|your|this prompt's|the prompt's)?[ \t]*score[*_]*[ \t]*"
-    r"(?:is|:|=)[*_]*[ \t]*[*_]*\d+(?:\.\d+)?[ \t]*%?[*_]*[ \t]*[.!]?",
+    r"(?:is|:|=)[*_]*[ \t]*[*_]*\d+(?:\.\d+)?[ \t]*%?[*_]*[ \t]*(?:[.!]|(?=\n|\Z))",  # the sentence ends there
     re.IGNORECASE,
 )
 
@@ -78,6 +78,8 @@ def strip_score_echo(text: str) -> str:
     'Name the letter.'
     >>> strip_score_echo("**Score:** 75. For each input, write its first letter.")
     'For each input, write its first letter.'
+    >>> strip_score_echo("Score: 5 points for each right answer. Answer with one letter.")
+    'Score: 5 points for each right answer. Answer with one letter.'
     >>> strip_score_echo("Keep the score in mind: a higher score is better.")
     'Keep the score in mind: a higher score is better.'
     """
