@@ -99,11 +99,17 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     the race leaves a tie that full evaluation did not have, its evidence was never
     recorded and the step counts as undecided.
 
+    A run that was interrupted (no ``summary.json`` yet) is raced on the steps of its last
+    checkpoint; its whole-run counts are then the worst case of full evaluation and
+    :func:`projected` from it.
+
     Returns:
         ``steps``, ``same_winner`` (steps whose race chooses the prompt full evaluation
         chose), ``undecided``, ``dropped`` (candidates the races dropped), ``generations``
-        (the run's task generations) and ``racing_generations`` (the same run with each
-        step's candidates raced).
+        (the run's task generations), ``racing_generations`` (the same run with each
+        step's candidates raced), ``interrupted``, ``total_steps`` (the run's T), and
+        ``candidate_generations`` and ``saved_generations`` (of the steps raced: what full
+        evaluation of their candidates took, and what racing saves of it).
     """
     from gpo.api import load_run_config
     from gpo.errors import EvaluationError, ReplayMiss
@@ -133,7 +139,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     history = [TrajectoryEntry.from_dict(h) for h in json.loads((run_dir / "checkpoint.json").read_text())["state"]["history"]]
     lines = [json.loads(x) for x in (run_dir / "trajectory.jsonl").read_text().splitlines()]
     known = {history[0].prompt: history[0].score}
-    same = undecided = dropped_count = saved_examples = 0
+    same = undecided = dropped_count = saved_examples = candidate_examples = 0
     n = len(examples)
     for done, entry in enumerate(history[1:], start=1):  # history[:done]: the trajectory before the step
         t = entry.step
@@ -148,6 +154,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
 
         outcome = await race(len(fresh), n, score_slice, confidence=confidence, min_slice=min_slice)
         saved_examples += len(fresh) * n - sum(outcome.seen)
+        candidate_examples += len(fresh) * n
         known.update((p, r.score) for p, r in zip(fresh, results))
         dropped = {fresh[i] for i in range(len(fresh)) if i not in outcome.alive}
         dropped_count += len(dropped)
@@ -162,18 +169,47 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         else:
             same += raced_pick == full_pick
     store.close()
-    summary = json.loads((run_dir / "summary.json").read_text())
-    # Every generation the run asked for, answered from a cache or not: what a fresh run pays.
-    generations = summary["usage"]["task"]["samples"]
     rounds = 2 if config.two_round else 1
+    per_step = rounds * config.optimizer.update.num_candidates * n
+    saved_generations, candidate_generations = rounds * saved_examples, rounds * candidate_examples
+    finished = (run_dir / "summary.json").exists()
+    if finished:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        # Every generation the run asked for, answered from a cache or not: what a fresh run pays.
+        generations = summary["usage"]["task"]["samples"]
+        racing_generations = generations - saved_generations
+    else:  # interrupted: the whole run in the worst case (as the dry run counts it), projected
+        generations = rounds * (n + config.steps * config.optimizer.update.num_candidates * n
+                                + 2 * len(task.split("test", config.test_limit)))
+        racing_generations = round(projected(generations, per_step * config.steps, saved_generations, candidate_generations))
     return {
         "steps": len(history) - 1,
         "same_winner": same,
         "undecided": undecided,
         "dropped": dropped_count,
         "generations": generations,
-        "racing_generations": generations - rounds * saved_examples,
+        "racing_generations": racing_generations,
+        "interrupted": not finished,
+        "total_steps": config.steps,
+        "candidate_generations": candidate_generations,
+        "saved_generations": saved_generations,
     }
+
+
+def projected(full_run: int, candidates: int, saved: int, raced: int) -> float:
+    """A whole run's task generations with racing, projected from the steps raced so far:
+    racing saves, of every step's candidate generations, the share it saved on those.
+
+    Args:
+        full_run: The run's task generations with full evaluation.
+        candidates: Of those, the generations of every step's candidates.
+        saved: Candidate generations racing saved on the steps raced so far...
+        raced: ...of the candidate generations those steps took.
+
+    >>> projected(5000, 4000, 100, 400)
+    4000.0
+    """
+    return full_run - (saved / raced if raced else 0.0) * candidates
 
 
 def replay(run_dir: Path, confidence: float, min_slice: int, lm: Any = None) -> dict:

@@ -129,10 +129,18 @@ def racing_figures(args) -> None:
         for confidence, min_slice in settings:
             found = [replay(d, confidence, min_slice, lm) for d, lm in runs]
             steps = sum(r["steps"] for r in found)
+            if not steps:
+                raise SystemExit("the records hold no finished optimization step yet; race them once a step is checkpointed")
             same = sum(r["same_winner"] for r in found) / steps
+            interrupted = [r for r in found if r["interrupted"]]
             full = sum(r["generations"] for r in found) / len(found)
             raced = sum(r["racing_generations"] for r in found) / len(found)
-            rows.append((confidence, min_slice, raced, same))
+            rows.append((confidence, min_slice, raced, same, interrupted))
+            for r in interrupted:
+                print(f"  an interrupted record ({r['steps']} of {r['total_steps']} steps): racing saves "
+                      f"{r['saved_generations']:,} of the {r['candidate_generations']:,} task generations its candidates took; "
+                      f"at that rate on all {r['total_steps']} steps, PROJECTED {r['racing_generations']:,} for the whole run "
+                      f"instead of {r['generations']:,}")
             each = "; per run " + ", ".join(f"{r['racing_generations']:,}" for r in found) if len(found) <= 12 else ""
             undecided = sum(r["undecided"] for r in found)
             open_steps = f", undecided in {undecided} (the race left a tie whose evidence was never recorded)" if undecided else ""
@@ -147,8 +155,10 @@ def racing_figures(args) -> None:
             print(f"  end to end, the same {args.runs} runs with --racing: {gens:,.0f} task generations per run; "
                   f"mean test accuracy of the final prompt {sum(tests) / len(tests):.3f} "
                   f"(full evaluation: {sum(full_tests) / len(full_tests):.3f})")
-    raced, same = rows[0][2], rows[0][3]
+    raced, same, interrupted = rows[0][2], rows[0][3], rows[0][4]
     kind = "recorded runs" if args.records else "SIMULATED task model"
+    if interrupted:
+        kind += f" ({len(interrupted)} interrupted: whole-run counts PROJECTED from {sum(r['steps'] for r in interrupted)} recorded steps)"
     if args.records and not all(load_run_config(d).protocol == "paper" for d, _ in runs):
         # The generation target is the paper protocol's; other records only tell agreement.
         print(f"racing {Racing(args.confidence, args.min_slice).describe()} on {kind} (not all of the paper protocol): "
@@ -160,14 +170,17 @@ def racing_figures(args) -> None:
 
 
 def recorded_runs(paths: list[str]) -> list[Path]:
-    """Run directories from the paths given: a run directory stands for itself; a sweep
-    directory (with ``manifest.json``) for its finished runs that took optimization steps."""
+    """Run directories from the paths given: a run directory stands for itself (finished, or
+    interrupted after some steps); a sweep directory (with ``manifest.json``) for its
+    finished runs that took optimization steps."""
     import json
 
     runs: list[Path] = []
     for given in map(Path, paths):
         manifest = given / "manifest.json"
         if not manifest.is_file():
+            if not (given / "checkpoint.json").is_file():
+                raise SystemExit(f"{given} is neither a sweep directory nor a run directory with a finished step")
             runs.append(given)
             continue
         for run in json.loads(manifest.read_text())["runs"]:

@@ -257,3 +257,30 @@ def test_a_recorded_run_replays_its_own_choices_and_races_them_offline(tmp_path,
     tight = replay(run, 0.5, 2, get_lm("fake:", cache=False))
     assert tight["dropped"] > 0 and tight["racing_generations"] < tight["generations"]
     assert tight["same_winner"] + tight["undecided"] <= 2
+
+
+def test_an_interrupted_record_is_raced_on_its_steps_and_its_whole_run_projected(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from _racing import replay
+    finally:
+        sys.path.pop(0)
+    from gpo.lm import get_lm
+
+    run = tmp_path / "r"
+    optimize(TASK, "gpo", model="fake:", protocol="paper", steps=2, eval_limit=12, test_limit=4, run_dir=run,
+             report=False, embedder="lexical")
+    finished = replay(run, 0.5, 2, get_lm("fake:", cache=False))
+    (run / "summary.json").unlink()  # what a run stopped after its last checkpoint holds
+    part = replay(run, 0.5, 2, get_lm("fake:", cache=False))
+    assert not finished["interrupted"] and part["interrupted"] and part["total_steps"] == 2
+    assert (part["steps"], part["same_winner"], part["dropped"]) == (finished["steps"], finished["same_winner"], finished["dropped"])
+    # The whole run as the dry run counts it: two rounds × (p0 + 2 steps × 8 candidates on 12
+    # eval examples + p0 and the final prompt on 4 test examples).
+    assert part["generations"] == 2 * (12 + 2 * 8 * 12 + 2 * 4)
+    share = part["saved_generations"] / part["candidate_generations"]
+    assert 0 < share < 1
+    assert part["racing_generations"] == round(part["generations"] - share * 2 * 2 * 8 * 12)
