@@ -100,8 +100,9 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     recorded and the step counts as undecided.
 
     A run that was interrupted (no ``summary.json`` yet) is raced on the steps of its last
-    checkpoint; its whole-run counts are then the worst case of full evaluation and
-    :func:`projected` from it.
+    checkpoint. Its whole-run counts are projected: every step of the run with as many new
+    candidates as the recorded steps had on average (the rest were rejected or repeats),
+    plus p0 on eval and p0 and the final prompt on test; with racing, see :func:`projected`.
 
     Returns:
         ``steps``, ``same_winner`` (steps whose race chooses the prompt full evaluation
@@ -178,10 +179,11 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         # Every generation the run asked for, answered from a cache or not: what a fresh run pays.
         generations = summary["usage"]["task"]["samples"]
         racing_generations = generations - saved_generations
-    else:  # interrupted: the whole run in the worst case (as the dry run counts it), projected
-        generations = rounds * (n + config.steps * config.optimizer.update.num_candidates * n
-                                + 2 * len(task.split("test", config.test_limit)))
-        racing_generations = round(projected(generations, per_step * config.steps, saved_generations, candidate_generations))
+    else:  # interrupted: the whole run, with as many new candidates per step as so far
+        steps_raced = len(history) - 1
+        candidates = candidate_generations * config.steps / steps_raced if steps_raced else per_step * config.steps
+        generations = round(rounds * (n + 2 * len(task.split("test", config.test_limit))) + candidates)
+        racing_generations = round(projected(generations, candidates, saved_generations, candidate_generations))
     return {
         "steps": len(history) - 1,
         "same_winner": same,

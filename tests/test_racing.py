@@ -278,9 +278,15 @@ def test_an_interrupted_record_is_raced_on_its_steps_and_its_whole_run_projected
     part = replay(run, 0.5, 2, get_lm("fake:", cache=False))
     assert not finished["interrupted"] and part["interrupted"] and part["total_steps"] == 2
     assert (part["steps"], part["same_winner"], part["dropped"]) == (finished["steps"], finished["same_winner"], finished["dropped"])
-    # The whole run as the dry run counts it: two rounds × (p0 + 2 steps × 8 candidates on 12
-    # eval examples + p0 and the final prompt on 4 test examples).
-    assert part["generations"] == 2 * (12 + 2 * 8 * 12 + 2 * 4)
-    share = part["saved_generations"] / part["candidate_generations"]
-    assert 0 < share < 1
-    assert part["racing_generations"] == round(part["generations"] - share * 2 * 2 * 8 * 12)
+    # Both steps are recorded, so the projection is the run itself: two rounds × (p0 and its
+    # candidates on 12 eval examples + p0 and the final prompt on 4 test examples).
+    assert part["generations"] == finished["generations"] == 2 * 12 + part["candidate_generations"] + 2 * 2 * 4
+    assert part["racing_generations"] == finished["racing_generations"] < part["generations"]
+    # With one of the two steps recorded, the other is projected like it.
+    history = json.loads((run / "checkpoint.json").read_text())
+    history["state"]["history"] = history["state"]["history"][:2]
+    (run / "checkpoint.json").write_text(json.dumps(history))
+    half = replay(run, 0.5, 2, get_lm("fake:", cache=False))
+    assert half["steps"] == 1 and half["interrupted"]
+    assert half["generations"] == 2 * 12 + 2 * half["candidate_generations"] + 2 * 2 * 4
+    assert half["racing_generations"] == half["generations"] - 2 * half["saved_generations"]
