@@ -171,7 +171,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
             same += raced_pick == full_pick
     store.close()
     rounds = 2 if config.two_round else 1
-    per_step = rounds * config.optimizer.update.num_candidates * n
+    steps = len(history) - 1
     saved_generations, candidate_generations = rounds * saved_examples, rounds * candidate_examples
     finished = (run_dir / "summary.json").exists()
     if finished:
@@ -180,12 +180,12 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         generations = summary["usage"]["task"]["samples"]
         racing_generations = generations - saved_generations
     else:  # interrupted: the whole run, with as many new candidates per step as so far
-        steps_raced = len(history) - 1
-        candidates = candidate_generations * config.steps / steps_raced if steps_raced else per_step * config.steps
+        per_step = candidate_generations / steps if steps else rounds * config.optimizer.update.num_candidates * n
+        candidates = per_step * config.steps
         generations = round(rounds * (n + 2 * len(task.split("test", config.test_limit))) + candidates)
         racing_generations = round(projected(generations, candidates, saved_generations, candidate_generations))
     return {
-        "steps": len(history) - 1,
+        "steps": steps,
         "same_winner": same,
         "undecided": undecided,
         "dropped": dropped_count,

@@ -233,8 +233,8 @@ def test_a_failed_call_in_a_small_slice_does_not_stop_the_race(tmp_path):
 # -- replaying races on recorded runs (benchmarks/calls.py --racing --records) ---------------
 
 
-@pytest.mark.parametrize("protocol", ["quick", "paper"])
-def test_a_recorded_run_replays_its_own_choices_and_races_them_offline(tmp_path, protocol):
+def _racing_replay():
+    """``replay`` of ``benchmarks/_racing.py`` (the benchmarks are not a package)."""
     import sys
     from pathlib import Path
 
@@ -243,6 +243,12 @@ def test_a_recorded_run_replays_its_own_choices_and_races_them_offline(tmp_path,
         from _racing import replay
     finally:
         sys.path.pop(0)
+    return replay
+
+
+@pytest.mark.parametrize("protocol", ["quick", "paper"])
+def test_a_recorded_run_replays_its_own_choices_and_races_them_offline(tmp_path, protocol):
+    replay = _racing_replay()
     run = tmp_path / "r"
     optimize(TASK, "opro" if protocol == "quick" else "gpo", model="fake:", protocol=protocol, steps=2, eval_limit=12,
              test_limit=4, run_dir=run, report=False, embedder="lexical")
@@ -260,14 +266,7 @@ def test_a_recorded_run_replays_its_own_choices_and_races_them_offline(tmp_path,
 
 
 def test_an_interrupted_record_is_raced_on_its_steps_and_its_whole_run_projected(tmp_path):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    try:
-        from _racing import replay
-    finally:
-        sys.path.pop(0)
+    replay = _racing_replay()
     from gpo.lm import get_lm
 
     run = tmp_path / "r"
