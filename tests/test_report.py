@@ -272,6 +272,11 @@ def test_compare_paired_picks_the_test_by_metric():
     assert compare_paired([0.3, 0.6], [0.3, 0.6]).pvalue == 1.0
     assert sign_flip_pvalue([0.0] * 12, [1.0] * 12) < 0.001
     assert sign_flip_pvalue([0.1, 0.2], [0.3, 0.1], seed=3) == sign_flip_pvalue([0.1, 0.2], [0.3, 0.1], seed=3)
+    # Differences 0.5, -0.1, 0.3: of the 8 sign patterns, +++, +-+, -+- and --- have |sum| >= 0.7.
+    assert sign_flip_pvalue([0.0, 0.1, 0.0], [0.5, 0.0, 0.3]) == pytest.approx(0.5)
+    # 2**12 patterns exceed 1,000 resamples: drawn, the observed one counted on each side and
+    # the smaller side doubled.
+    assert sign_flip_pvalue([0.0] * 12, [1.0] * 12, resamples=1000) == pytest.approx(2 / 1001)
 
 
 @pytest.mark.parametrize(
