@@ -110,7 +110,9 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         (the run's task generations), ``racing_generations`` (the same run with each
         step's candidates raced), ``interrupted``, ``total_steps`` (the run's T), and
         ``candidate_generations`` and ``saved_generations`` (of the steps raced: what full
-        evaluation of their candidates took, and what racing saves of it).
+        evaluation of their candidates took, and what racing saves of it), ``shortfalls``
+        (for each step whose race chose another prompt: how much lower that prompt's
+        whole-split eval score is than full evaluation's choice) and ``n_eval``.
     """
     from gpo.api import load_run_config
     from gpo.errors import EvaluationError, ReplayMiss
@@ -141,6 +143,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     lines = [json.loads(x) for x in (run_dir / "trajectory.jsonl").read_text().splitlines()]
     known = {history[0].prompt: history[0].score}
     same = undecided = dropped_count = saved_examples = candidate_examples = 0
+    shortfalls: list[float] = []
     n = len(examples)
     for done, entry in enumerate(history[1:], start=1):  # history[:done]: the trajectory before the step
         t = entry.step
@@ -169,6 +172,8 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
             undecided += 1
         else:
             same += raced_pick == full_pick
+            if raced_pick != full_pick:  # every fresh prompt was scored on the whole split above
+                shortfalls.append(known[full_pick] - known[raced_pick])
     store.close()
     rounds = 2 if config.two_round else 1
     steps = len(history) - 1
@@ -195,6 +200,8 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         "total_steps": config.steps,
         "candidate_generations": candidate_generations,
         "saved_generations": saved_generations,
+        "shortfalls": shortfalls,
+        "n_eval": n,
     }
 
 

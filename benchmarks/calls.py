@@ -147,6 +147,11 @@ def racing_figures(args) -> None:
             print(f"  confidence {confidence:g}, slices of {min_slice}: {raced:,.0f} task generations per run "
                   f"(full evaluation: {full:,.0f}{each}); {sum(r['dropped'] for r in found)} candidates dropped; "
                   f"same step winner as full evaluation in {sum(r['same_winner'] for r in found)} of {steps} steps ({same:.1%}){open_steps}")
+            shortfalls = [x * r["n_eval"] for r in found for x in r["shortfalls"]]
+            if shortfalls:
+                print(f"    where the race chose another prompt ({len(shortfalls)} steps), that prompt scored "
+                      f"{sum(shortfalls) / len(shortfalls):.1f} eval examples fewer than full evaluation's choice on average "
+                      f"(at most {max(shortfalls):.0f}; {sum(x < 0.5 for x in shortfalls)} of them as many: a tie lost to the rule)")
         if not args.records:
             ends = [paper_run(args.task, args.data_dir, False, seed=seed, racing=True, racing_confidence=args.confidence,
                               racing_min_slice=args.min_slice)[0] for seed in range(args.runs)]
