@@ -149,7 +149,7 @@ def racing_figures(args) -> None:
                   f"same step winner as full evaluation in {sum(r['same_winner'] for r in found)} of {steps} steps ({same:.1%}){open_steps}")
             shortfalls = [x * r["n_eval"] for r in found for x in r["shortfalls"]]
             if shortfalls:
-                print(f"    where the race chose another prompt ({len(shortfalls)} steps), that prompt scored "
+                print(f"    where the race chose another prompt ({len(shortfalls)} step{'s' if len(shortfalls) > 1 else ''}), that prompt scored "
                       f"{sum(shortfalls) / len(shortfalls):.1f} eval examples fewer than full evaluation's choice on average "
                       f"(at most {max(shortfalls):.0f}; {sum(x < 0.5 for x in shortfalls)} of them as many: a tie lost to the rule)")
         if not args.records:
