@@ -111,8 +111,8 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         step's candidates raced), ``interrupted``, ``total_steps`` (the run's T), and
         ``candidate_generations`` and ``saved_generations`` (of the steps raced: what full
         evaluation of their candidates took, and what racing saves of it), ``shortfalls``
-        (for each step whose race chose another prompt: how much lower that prompt's
-        whole-split eval score is than full evaluation's choice) and ``n_eval``.
+        (for each step whose race chose another prompt: how many eval examples fewer
+        that prompt got right on the whole split than full evaluation's choice).
     """
     from gpo.api import load_run_config
     from gpo.errors import EvaluationError, ReplayMiss
@@ -173,7 +173,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         else:
             same += raced_pick == full_pick
             if raced_pick != full_pick:  # every fresh prompt was scored on the whole split above
-                shortfalls.append(known[full_pick] - known[raced_pick])
+                shortfalls.append(n * (known[full_pick] - known[raced_pick]))
     store.close()
     rounds = 2 if config.two_round else 1
     steps = len(history) - 1
@@ -201,7 +201,6 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         "candidate_generations": candidate_generations,
         "saved_generations": saved_generations,
         "shortfalls": shortfalls,
-        "n_eval": n,
     }
 
 

@@ -147,7 +147,7 @@ def racing_figures(args) -> None:
             print(f"  confidence {confidence:g}, slices of {min_slice}: {raced:,.0f} task generations per run "
                   f"(full evaluation: {full:,.0f}{each}); {sum(r['dropped'] for r in found)} candidates dropped; "
                   f"same step winner as full evaluation in {sum(r['same_winner'] for r in found)} of {steps} steps ({same:.1%}){open_steps}")
-            shortfalls = [x * r["n_eval"] for r in found for x in r["shortfalls"]]
+            shortfalls = [x for r in found for x in r["shortfalls"]]
             if shortfalls:
                 print(f"    where the race chose another prompt ({len(shortfalls)} step{'s' if len(shortfalls) > 1 else ''}), that prompt scored "
                       f"{sum(shortfalls) / len(shortfalls):.1f} eval examples fewer than full evaluation's choice on average "

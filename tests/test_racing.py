@@ -265,9 +265,9 @@ def test_a_recorded_run_replays_its_own_choices_and_races_them_offline(tmp_path,
     assert tight["same_winner"] + tight["undecided"] <= 2
     # A step whose race chose another prompt says how far below full evaluation's choice it
     # scored on the whole split: never above it, since full evaluation chose from more.
-    assert loose["shortfalls"] == [] and loose["n_eval"] == 12
+    assert loose["shortfalls"] == []
     assert len(tight["shortfalls"]) == 2 - tight["same_winner"] - tight["undecided"]
-    assert all(x >= 0 for x in tight["shortfalls"])
+    assert all(x >= 0 and x == pytest.approx(round(x)) for x in tight["shortfalls"])  # whole examples
 
 
 def test_an_interrupted_record_is_raced_on_its_steps_and_its_whole_run_projected(tmp_path):

@@ -171,14 +171,10 @@ def sign_flip_pvalue(
     if d.size == 0 or not np.any(d):
         return 1.0
     result = permutation_test(
-        (d,), _mean_along, permutation_type="samples", alternative="two-sided", vectorized=True,
+        (d,), np.mean, permutation_type="samples", alternative="two-sided", vectorized=True,
         n_resamples=resamples, random_state=np.random.default_rng(seed),
     )
     return min(1.0, float(result.pvalue))
-
-
-def _mean_along(x: np.ndarray, axis: int) -> np.ndarray:
-    return np.mean(x, axis=axis)
 
 
 @dataclass(frozen=True)
