@@ -17,13 +17,15 @@
    generation target; records of other protocols measure agreement. Without records, runs of
    the paper protocol with a deterministic simulated task model stand in (see
    ``benchmarks/_racing.py``; the output says so and prints its assumptions). Then one
-   run with ``--racing`` end to end, whose own count is printed too.
+   run with ``--racing`` end to end, whose own count is printed too. ``--confidence``
+   takes several levels to show the trade-off; the first gives the last line.
 
 Example:
 
     python benchmarks/calls.py --data-dir ../shared/data/gpo-splits --task bbh/navigate
     python benchmarks/calls.py --racing --runs 6
     python benchmarks/calls.py --racing --records quality-sweep   # every finished run of a sweep
+    python benchmarks/calls.py --racing --records RUN1 RUN2 --confidence 0.9,0.93,0.95
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def racing_figures(args) -> None:
     from gpo.api import load_run_config
     from gpo.optim.racing import Racing
 
-    settings = [(args.confidence, args.min_slice)] + [s for s in ((0.95, args.min_slice),) if s[0] != args.confidence]
+    settings = [(c, args.min_slice) for c in args.confidence]
     with tempfile.TemporaryDirectory() as tmp:
         if args.records:
             runs = [(d, None) for d in recorded_runs(args.records)]
@@ -153,7 +155,7 @@ def racing_figures(args) -> None:
                       f"{sum(shortfalls) / len(shortfalls):.1f} eval examples fewer than full evaluation's choice on average "
                       f"(at most {max(shortfalls):.0f}; {sum(x < 0.5 for x in shortfalls)} of them as many: a tie lost to the rule)")
         if not args.records:
-            ends = [paper_run(args.task, args.data_dir, False, seed=seed, racing=True, racing_confidence=args.confidence,
+            ends = [paper_run(args.task, args.data_dir, False, seed=seed, racing=True, racing_confidence=args.confidence[0],
                               racing_min_slice=args.min_slice)[0] for seed in range(args.runs)]
             gens = sum(e["usage"]["task"]["samples"] for e in ends) / len(ends)
             tests = [e["scores"]["best"]["test"] for e in ends]
@@ -161,15 +163,16 @@ def racing_figures(args) -> None:
                   f"mean test accuracy of the final prompt {sum(tests) / len(tests):.3f} "
                   f"(full evaluation: {sum(full_tests) / len(full_tests):.3f})")
     raced, same, interrupted = rows[0][2], rows[0][3], rows[0][4]
+    headline = Racing(args.confidence[0], args.min_slice).describe()
     kind = "recorded runs" if args.records else "SIMULATED task model"
     if interrupted:
         kind += f" ({len(interrupted)} interrupted: whole-run counts PROJECTED from {sum(r['steps'] for r in interrupted)} recorded steps)"
     if args.records and not all(load_run_config(d).protocol == "paper" for d, _ in runs):
         # The generation target is the paper protocol's; other records only tell agreement.
-        print(f"racing {Racing(args.confidence, args.min_slice).describe()} on {kind} (not all of the paper protocol): "
+        print(f"racing {headline} on {kind} (not all of the paper protocol): "
               f"{raced:,.0f} task generations per run, same step winner as full evaluation in {same:.1%} of steps (target >= 90%)")
         return
-    print(f"racing {Racing(args.confidence, args.min_slice).describe()} on {kind}: {raced:,.0f} task generations "
+    print(f"racing {headline} on {kind}: {raced:,.0f} task generations "
           f"(target <= 7,000; published / racing = {PUBLISHED / raced:.2f}), same step winner as full evaluation "
           f"in {same:.1%} of steps (target >= 90%)")
 
@@ -197,6 +200,21 @@ def recorded_runs(paths: list[str]) -> list[Path]:
     return runs
 
 
+def confidences(text: str) -> list[float]:
+    """``--confidence``: one level or several, separated by commas, each in [0.5, 1).
+
+    >>> confidences("0.9,0.95")
+    [0.9, 0.95]
+    """
+    try:
+        levels = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or a comma-separated list of numbers: {text!r}") from None
+    if not levels or not all(0.5 <= x < 1 for x in levels):
+        raise argparse.ArgumentTypeError(f"each confidence must be in [0.5, 1), got {text!r}")
+    return levels
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default=os.environ.get("GPO_DATA_DIR"), help="the gpo-splits folder")
@@ -205,9 +223,15 @@ def main() -> None:
     p.add_argument("--records", nargs="*", default=None,
                    help="recorded full-evaluation run directories, or sweep directories, to race offline")
     p.add_argument("--runs", type=int, default=6, help="simulated runs when no records are given")
-    p.add_argument("--confidence", type=float, default=0.9, help="racing's confidence")
+    p.add_argument("--confidence", type=confidences, default=None,
+                   help="racing's confidence, or several separated by commas (the first gives the last line; "
+                        "default: racing's own default, then 0.95)")
     p.add_argument("--min-slice", type=int, default=4, help="racing's slice")
     args = p.parse_args()
+    if args.confidence is None:
+        from gpo.optim.racing import Racing
+
+        args.confidence = list(dict.fromkeys([Racing().confidence, 0.95]))
     if not args.data_dir:
         raise SystemExit("pass --data-dir (the folder holding the paper's splits) or set GPO_DATA_DIR")
 

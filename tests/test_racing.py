@@ -233,17 +233,32 @@ def test_a_failed_call_in_a_small_slice_does_not_stop_the_race(tmp_path):
 # -- replaying races on recorded runs (benchmarks/calls.py --racing --records) ---------------
 
 
-def _racing_replay():
-    """``replay`` of ``benchmarks/_racing.py`` (the benchmarks are not a package)."""
+def _benchmark(name: str):
+    """A module of ``benchmarks/`` (the benchmarks are not a package)."""
+    import importlib
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     try:
-        from _racing import replay
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
-    return replay
+
+
+def _racing_replay():
+    """``replay`` of ``benchmarks/_racing.py``."""
+    return _benchmark("_racing").replay
+
+
+def test_calls_benchmark_takes_several_confidence_levels_and_refuses_bad_ones():
+    import argparse
+
+    confidences = _benchmark("calls").confidences
+    assert confidences("0.9,0.93, 0.95") == [0.9, 0.93, 0.95]
+    for bad in ("0.9,1", "0.4", "high", ","):
+        with pytest.raises(argparse.ArgumentTypeError):
+            confidences(bad)
 
 
 @pytest.mark.parametrize("protocol", ["quick", "paper"])
