@@ -863,7 +863,7 @@ def test_the_overview_says_racing_was_on_and_what_it_saved(raced):
     dropped = [r for r in rows if r.get("dropped_after")]
     assert len({r["prompt"] for r in dropped}) == len(dropped)  # each prompt raced out once: the count is exact
     skipped = sum(16 - r["dropped_after"] for r in dropped)
-    assert "<code>racing(0.9, 4)</code>" in banner
+    assert "<code>racing(0.93, 4)</code>" in banner
     assert f"It dropped <b>{len(dropped)} of {len(rows)}</b> scored candidates" in banner
     assert f"so {skipped} scoring(s) of a prompt on an eval example never ran: {skipped} task-model request(s) saved (1 per example)" in banner
     assert "up to" not in banner

@@ -88,7 +88,7 @@ SECTIONS = (
 @click.option("--tie-break", type=click.IntRange(min=0), default=None, help="Score candidates tied for a step's best on N more examples (quick: 12; 0: earliest wins).")
 @click.option("--near-misses/--no-near-misses", default=None, help="Break ties that remain by the wrong answers that begin or end with the expected output, most first (quick: on).")
 @click.option("--racing/--no-racing", default=None, help="Race a step's candidates on slices of the eval split and stop scoring those that cannot win (beyond the paper; off by default).")
-@click.option("--racing-confidence", type=click.FloatRange(min=0.5, max=1.0, max_open=True), default=None, help="Confidence of the paired bound that drops a raced candidate (default 0.9; turns racing on).")
+@click.option("--racing-confidence", type=click.FloatRange(min=0.5, max=1.0, max_open=True), default=None, help="Confidence of the paired bound that drops a raced candidate (default 0.93; turns racing on).")
 @click.option("--racing-min-slice", type=click.IntRange(min=2), default=None, help="Eval examples per slice of a race; none is dropped before the first (default 4; turns racing on).")
 @click.option("--format-examples", "num_format_examples", type=click.IntRange(min=0), default=None, help="Examples shown in the meta-prompt.")
 @click.option("--two-round/--one-round", default=None, help="Answer extraction mode (default: the protocol's).")
