@@ -201,18 +201,24 @@ def recorded_runs(paths: list[str]) -> list[Path]:
 
 
 def confidences(text: str) -> list[float]:
-    """``--confidence``: one level or several, separated by commas, each in [0.5, 1).
+    """``--confidence``: one level or several, separated by commas, each one racing accepts.
 
     >>> confidences("0.9,0.95")
     [0.9, 0.95]
     """
+    from gpo.errors import ConfigError
+    from gpo.optim.racing import Racing
+
     try:
         levels = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number or a comma-separated list of numbers: {text!r}") from None
-    if not levels or not all(0.5 <= x < 1 for x in levels):
-        raise argparse.ArgumentTypeError(f"each confidence must be in [0.5, 1), got {text!r}")
-    return levels
+    if not levels:
+        raise argparse.ArgumentTypeError(f"no confidence level in {text!r}")
+    try:
+        return [Racing(level).confidence for level in levels]  # racing's own check of the level
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def main() -> None:
