@@ -144,6 +144,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     known = {history[0].prompt: history[0].score}
     same = undecided = dropped_count = saved_examples = candidate_examples = 0
     shortfalls: list[float] = []
+    step_examples: list[int] = []  # each step's candidate examples scored in its race
     n = len(examples)
     for done, entry in enumerate(history[1:], start=1):  # history[:done]: the trajectory before the step
         t = entry.step
@@ -158,6 +159,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
 
         outcome = await race(len(fresh), n, score_slice, confidence=confidence, min_slice=min_slice)
         saved_examples += len(fresh) * n - sum(outcome.seen)
+        step_examples.append(sum(outcome.seen))
         candidate_examples += len(fresh) * n
         known.update((p, r.score) for p, r in zip(fresh, results))
         dropped = {fresh[i] for i in range(len(fresh)) if i not in outcome.alive}
@@ -179,6 +181,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     steps = len(history) - 1
     saved_generations, candidate_generations = rounds * saved_examples, rounds * candidate_examples
     finished = (run_dir / "summary.json").exists()
+    interval = None
     if finished:
         summary = json.loads((run_dir / "summary.json").read_text())
         # Every generation the run asked for, answered from a cache or not: what a fresh run pays.
@@ -187,8 +190,10 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     else:  # interrupted: the whole run, with as many new candidates per step as so far
         per_step = candidate_generations / steps if steps else rounds * config.optimizer.update.num_candidates * n
         candidates = per_step * config.steps
-        generations = round(rounds * (n + 2 * len(task.split("test", config.test_limit))) + candidates)
+        fixed = rounds * (n + 2 * len(task.split("test", config.test_limit)))
+        generations = round(fixed + candidates)
         racing_generations = round(projected(generations, candidates, saved_generations, candidate_generations))
+        interval = projection_interval([rounds * e for e in step_examples], fixed, config.steps)
     return {
         "steps": steps,
         "same_winner": same,
@@ -201,6 +206,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         "candidate_generations": candidate_generations,
         "saved_generations": saved_generations,
         "shortfalls": shortfalls,
+        "racing_interval": interval,
     }
 
 
@@ -218,6 +224,36 @@ def projected(full_run: int, candidates: int, saved: int, raced: int) -> float:
     4000.0
     """
     return full_run - (saved / raced if raced else 0.0) * candidates
+
+
+def projection_interval(per_step: list[float], fixed: float, total_steps: int, confidence: float = 0.9) -> Any:
+    """How far a projected whole-run count may be off, from the spread of the steps raced.
+
+    The projection is ``fixed + total_steps × mean(per_step)``; steps differ a lot (how many
+    of a step's samples reach scoring, how close they score), so the mean of a few steps
+    is uncertain. This is a percentile bootstrap interval of that mean over the recorded
+    steps, scaled the same way. It assumes the steps to come are like the recorded ones.
+
+    Args:
+        per_step: Task generations of each recorded step's race.
+        fixed: Generations outside the steps (p0 on eval, p0 and the final prompt on test).
+        total_steps: The run's steps.
+        confidence: Coverage of the interval.
+
+    Returns:
+        ``(low, high)`` rounded, or ``None`` with fewer than two recorded steps.
+
+    >>> projection_interval([100, 100, 100], 50, 10)
+    (1050, 1050)
+    >>> projection_interval([100], 50, 10) is None
+    True
+    """
+    from gpo.sweep.paired import bootstrap_mean_interval
+
+    mean_interval = bootstrap_mean_interval(per_step, confidence=confidence)
+    if mean_interval is None:
+        return None
+    return tuple(round(fixed + total_steps * m) for m in mean_interval)
 
 
 def replay(run_dir: Path, confidence: float, min_slice: int, lm: Any = None) -> dict:

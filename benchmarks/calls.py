@@ -142,7 +142,7 @@ def racing_figures(args) -> None:
                 print(f"  an interrupted record ({r['steps']} of {r['total_steps']} steps): racing saves "
                       f"{r['saved_generations']:,} of the {r['candidate_generations']:,} task generations its candidates took; "
                       f"at that rate on all {r['total_steps']} steps, PROJECTED {r['racing_generations']:,} for the whole run "
-                      f"instead of {r['generations']:,}")
+                      f"instead of {r['generations']:,}" + spread(r))
             each = "; per run " + ", ".join(f"{r['racing_generations']:,}" for r in found) if len(found) <= 12 else ""
             undecided = sum(r["undecided"] for r in found)
             open_steps = f", undecided in {undecided} (the race left a tie whose evidence was never recorded)" if undecided else ""
@@ -175,6 +175,15 @@ def racing_figures(args) -> None:
     print(f"racing {headline} on {kind}: {raced:,.0f} task generations "
           f"(target <= 7,000; published / racing = {PUBLISHED / raced:.2f}), same step winner as full evaluation "
           f"in {same:.1%} of steps (target >= 90%)")
+
+
+def spread(record: dict) -> str:
+    """The interval of a projected count, as printed after it (nothing for a single step)."""
+    interval = record.get("racing_interval")
+    if not interval:
+        return ""
+    return (f" (90% interval from the spread of its {record['steps']} steps: {interval[0]:,}-{interval[1]:,}; "
+            f"it assumes the steps to come are like these)")
 
 
 def recorded_runs(paths: list[str]) -> list[Path]:

@@ -301,6 +301,10 @@ def test_an_interrupted_record_is_raced_on_its_steps_and_its_whole_run_projected
     # candidates on 12 eval examples + p0 and the final prompt on 4 test examples).
     assert part["generations"] == finished["generations"] == 2 * 12 + part["candidate_generations"] + 2 * 2 * 4
     assert part["racing_generations"] == finished["racing_generations"] < part["generations"]
+    # The projection's interval comes from the spread of the recorded steps and holds the
+    # projection itself; a finished run needs none.
+    low, high = part["racing_interval"]
+    assert low <= part["racing_generations"] <= high and finished["racing_interval"] is None
     # With one of the two steps recorded, the other is projected like it.
     history = json.loads((run / "checkpoint.json").read_text())
     history["state"]["history"] = history["state"]["history"][:2]
@@ -309,3 +313,4 @@ def test_an_interrupted_record_is_raced_on_its_steps_and_its_whole_run_projected
     assert half["steps"] == 1 and half["interrupted"]
     assert half["generations"] == 2 * 12 + 2 * half["candidate_generations"] + 2 * 2 * 4
     assert half["racing_generations"] == half["generations"] - 2 * half["saved_generations"]
+    assert half["racing_interval"] is None  # one step has no spread
