@@ -165,8 +165,12 @@ def test_time_and_failed_requests_add_up_over_invocations(capsys, tmp_path, monk
     cells = [c.strip() for c in task_row.split("│")[1:-1]]
     names = [c.strip() for c in header.split("┃")[1:-1]]
     assert cells[names.index("failed")] == "2"
-    paid = sum(u["calls"] for u in summary["usage"].values())
+    # Every request sent: the answered ones and the failed ones; a call answered from the
+    # record or the cache sent none.
+    paid = sum(u["requests"] for u in summary["usage"].values())
     assert f"failed requests: 2 of {paid + 2} sent; 1 of them sent again" in out.splitlines()
+    task = summary["usage"]["task"]
+    assert f"calls: task {task['requests']} paid + {task['cached_calls']} cached, " in out
 
 
 def _started_at(init, when):

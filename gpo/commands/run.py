@@ -240,13 +240,15 @@ def _report(result, as_json: bool, quiet: bool = False) -> None:
     else:
         console().print(_usage_table(s, "Usage"))
     click.echo(
-        f"calls: task {u['task'].get('requests', 0)} paid / {u['task'].get('calls', 0)}, "
-        f"optimizer {u['optimizer'].get('requests', 0)} paid / {u['optimizer'].get('calls', 0)}; "
+        # Paid requests and calls answered from the cache, as the live progress counts them (a
+        # call of n samples may take several requests, where a server caps n).
+        f"calls: task {u['task'].get('requests', 0)} paid + {u['task'].get('cached_calls', 0)} cached, "
+        f"optimizer {u['optimizer'].get('requests', 0)} paid + {u['optimizer'].get('cached_calls', 0)} cached; "
         f"{s['steps_completed']} steps in {_seconds(s)} ({s['stopped_reason']})"
     )
     failed = sum(r.get("failed_requests", 0) for r in u.values())
     if failed:  # what a flaky server cost: every request it was sent is accounted for
-        sent = failed + sum(r.get("calls", 0) for r in u.values())
+        sent = failed + sum(r.get("requests", 0) for r in u.values())  # answered + failed: every request sent
         retried = sum(r.get("retries", 0) for r in u.values())
         click.echo(f"failed requests: {failed} of {sent} sent; {retried} of them sent again")
     eb = s.get("edit_budget") or {}
