@@ -15,6 +15,7 @@ from gpo.commands.options import (
     SectionedCommand, console, data_dir_option, mlflow_options, model_option, one_task, request_options, task_argument,
 )
 from gpo.optim.presets import PRESETS
+from gpo.optim.racing import Racing
 from gpo.sizes import most
 
 __all__ = ["optimize", "resume", "replay", "parse_budget"]
@@ -88,8 +89,8 @@ SECTIONS = (
 @click.option("--tie-break", type=click.IntRange(min=0), default=None, help="Score candidates tied for a step's best on N more examples (quick: 12; 0: earliest wins).")
 @click.option("--near-misses/--no-near-misses", default=None, help="Break ties that remain by the wrong answers that begin or end with the expected output, most first (quick: on).")
 @click.option("--racing/--no-racing", default=None, help="Race a step's candidates on slices of the eval split and stop scoring those that cannot win (beyond the paper; off by default).")
-@click.option("--racing-confidence", type=click.FloatRange(min=0.5, max=1.0, max_open=True), default=None, help="Confidence of the paired bound that drops a raced candidate (default 0.93; turns racing on).")
-@click.option("--racing-min-slice", type=click.IntRange(min=2), default=None, help="Eval examples per slice of a race; none is dropped before the first (default 4; turns racing on).")
+@click.option("--racing-confidence", type=click.FloatRange(min=0.5, max=1.0, max_open=True), default=None, help=f"Confidence of the paired bound that drops a raced candidate (default {Racing.confidence:g}; turns racing on).")
+@click.option("--racing-min-slice", type=click.IntRange(min=2), default=None, help=f"Eval examples per slice of a race; none is dropped before the first (default {Racing.min_slice}; turns racing on).")
 @click.option("--format-examples", "num_format_examples", type=click.IntRange(min=0), default=None, help="Examples shown in the meta-prompt.")
 @click.option("--two-round/--one-round", default=None, help="Answer extraction mode (default: the protocol's).")
 @click.option("--answer-tokens", type=click.IntRange(min=1), default=None, help="Cap on the task model's first answer (default: the protocol's).")
@@ -222,6 +223,7 @@ def _report(result, as_json: bool, quiet: bool = False) -> None:
     click.echo(f"  eval {_fmt(sc['initial']['eval'])}   test {_fmt(sc['initial']['test'])}")
     click.echo(f"best prompt (step {s['best_step']}): {s['best_prompt']!r}")
     click.echo(f"  eval {_fmt(sc['best']['eval'])}   test {_fmt(sc['best']['test'])}")
+    from gpo.progress.formatting import fmt_calls
     from gpo.runs.significance import describe_paired_test, explain_paired_test
 
     significance = None if s.get("dry_run") else describe_paired_test(s.get("paired_test"))
@@ -240,10 +242,7 @@ def _report(result, as_json: bool, quiet: bool = False) -> None:
     else:
         console().print(_usage_table(s, "Usage"))
     click.echo(
-        # Paid requests and calls answered from the cache, as the live progress counts them (a
-        # call of n samples may take several requests, where a server caps n).
-        f"calls: task {u['task'].get('requests', 0)} paid + {u['task'].get('cached_calls', 0)} cached, "
-        f"optimizer {u['optimizer'].get('requests', 0)} paid + {u['optimizer'].get('cached_calls', 0)} cached; "
+        f"calls: {fmt_calls('task', u['task'])}, {fmt_calls('optimizer', u['optimizer'])}; "
         f"{s['steps_completed']} steps in {_seconds(s)} ({s['stopped_reason']})"
     )
     failed = sum(r.get("failed_requests", 0) for r in u.values())

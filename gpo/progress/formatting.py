@@ -61,6 +61,18 @@ def fmt_rejected(reasons: Iterable[Optional[str]]) -> str:
     return f"{sum(counts.values())} rejected ({why})"
 
 
+def fmt_calls(role: str, usage: dict[str, Any]) -> str:
+    """A role's paid requests and calls answered from the cache, as progress and summaries say it.
+
+    A call of ``n`` samples may take several requests where a server caps ``n``, so the two
+    are not a fraction of each other.
+
+    >>> fmt_calls("task", {"requests": 7680, "cached_calls": 482})
+    'task 7680 paid + 482 cached'
+    """
+    return f"{role} {usage.get('requests', 0)} paid + {usage.get('cached_calls', 0)} cached"
+
+
 def total_cost(usage: dict[str, dict[str, Any]]) -> Optional[float]:
     """The cost of all roles of a ledger summary; ``None`` when any role's is unknown."""
     cost = 0.0

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from gpo.progress.formatting import (
     Event,
+    fmt_calls,
     fmt_count,
     fmt_duration,
     fmt_rejected,
@@ -259,7 +260,7 @@ class RunProgress:
             if role == "embedding" and not (u and u.get("calls")):
                 continue
             u = u or {}
-            parts.append(f"{role} {u.get('requests', 0)} paid + {u.get('cached_calls', 0)} cached")
+            parts.append(fmt_calls(role, u))
         grid.add_row("calls", Text(" · ".join(parts)))
         tokens_in = sum(u.get("input_tokens", 0) for u in usage.values())
         tokens_out = sum(u.get("output_tokens", 0) for u in usage.values())
