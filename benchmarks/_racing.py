@@ -18,7 +18,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from gpo.lm.base import LM
 from gpo.lm.types import RawCompletion, Request
@@ -142,7 +142,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     history = [TrajectoryEntry.from_dict(h) for h in json.loads((run_dir / "checkpoint.json").read_text())["state"]["history"]]
     lines = [json.loads(x) for x in (run_dir / "trajectory.jsonl").read_text().splitlines()]
     known = {history[0].prompt: history[0].score}
-    same = undecided = dropped_count = saved_examples = candidate_examples = 0
+    same = undecided = dropped_count = candidate_examples = 0
     shortfalls: list[float] = []
     step_examples: list[int] = []  # each step's candidate examples scored in its race
     n = len(examples)
@@ -158,7 +158,6 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
             return [[rows[i][order[j]] for j in range(start, end)] for i in live]
 
         outcome = await race(len(fresh), n, score_slice, confidence=confidence, min_slice=min_slice)
-        saved_examples += len(fresh) * n - sum(outcome.seen)
         step_examples.append(sum(outcome.seen))
         candidate_examples += len(fresh) * n
         known.update((p, r.score) for p, r in zip(fresh, results))
@@ -179,6 +178,7 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
     store.close()
     rounds = 2 if config.two_round else 1
     steps = len(history) - 1
+    saved_examples = candidate_examples - sum(step_examples)
     saved_generations, candidate_generations = rounds * saved_examples, rounds * candidate_examples
     finished = (run_dir / "summary.json").exists()
     interval = None
@@ -226,7 +226,13 @@ def projected(full_run: int, candidates: int, saved: int, raced: int) -> float:
     return full_run - (saved / raced if raced else 0.0) * candidates
 
 
-def projection_interval(per_step: list[float], fixed: float, total_steps: int, confidence: float = 0.9) -> Any:
+PROJECTION_CONFIDENCE = 0.9
+"""Coverage of the interval given with a projected whole-run count."""
+
+
+def projection_interval(
+    per_step: list[float], fixed: float, total_steps: int, confidence: float = PROJECTION_CONFIDENCE
+) -> Optional[tuple[int, int]]:
     """How far a projected whole-run count may be off, from the spread of the steps raced.
 
     The projection is ``fixed + total_steps × mean(per_step)``; steps differ a lot (how many
@@ -253,7 +259,8 @@ def projection_interval(per_step: list[float], fixed: float, total_steps: int, c
     mean_interval = bootstrap_mean_interval(per_step, confidence=confidence)
     if mean_interval is None:
         return None
-    return tuple(round(fixed + total_steps * m) for m in mean_interval)
+    low, high = mean_interval
+    return round(fixed + total_steps * low), round(fixed + total_steps * high)
 
 
 def replay(run_dir: Path, confidence: float, min_slice: int, lm: Any = None) -> dict:

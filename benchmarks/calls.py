@@ -179,10 +179,12 @@ def racing_figures(args) -> None:
 
 def spread(record: dict) -> str:
     """The interval of a projected count, as printed after it (nothing for a single step)."""
+    from _racing import PROJECTION_CONFIDENCE
+
     interval = record.get("racing_interval")
     if not interval:
         return ""
-    return (f" (90% interval from the spread of its {record['steps']} steps: {interval[0]:,}-{interval[1]:,}; "
+    return (f" ({PROJECTION_CONFIDENCE:.0%} interval from the spread of its {record['steps']} steps: {interval[0]:,}-{interval[1]:,}; "
             f"it assumes the steps to come are like these)")
 
 
