@@ -88,16 +88,135 @@ def paper_run(task: str, data_dir: str, run_dir: Any, **options: Any) -> tuple[d
     return result.summary, lm
 
 
-async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any = None) -> dict:
-    """Every step of a recorded full-evaluation run, raced again offline.
+SCORES_FORMAT = "gpo-race-scores/1"
+"""The ``format`` of a saved score record (see :func:`record_scores`)."""
 
-    The answers come from the run's record (``responses.db``), or from ``lm``: a
-    deterministic model gives the recorded answers again (a model object given to a run
-    is not pointed at the run's record). Each step's choice is made again by the run's own
-    selection rule, on the full pool and on the pool without the candidates the race
-    dropped. A rule that scores more examples (a tie-break) finds them in the record; when
-    the race leaves a tie that full evaluation did not have, its evidence was never
-    recorded and the step counts as undecided.
+
+def needs_evidence(selection: Any) -> bool:
+    """Whether a selection rule may score prompts on more examples (a tie-break)."""
+    from gpo.optim.selection import Selection
+
+    return type(selection).choose is not Selection.choose
+
+
+def _open_record(run_dir: Path, lm: Any) -> tuple[Any, Any, Any, Any]:
+    """The run's configuration, task, eval examples, evaluator and objective, the answers
+    coming from the run's record (or ``lm``), and the record to close."""
+    from gpo.api import load_run_config
+    from gpo.evaluate import Evaluator
+    from gpo.lm.cache import ResponseCache
+    from gpo.lm.fake import ReplayLM
+    from gpo.lm.ledger import Ledger
+    from gpo.optim.objective import Objective
+    from gpo.tasks import load_task
+
+    config = load_run_config(run_dir)
+    if config.optimizer.evaluation.name != "full":
+        raise SystemExit(f"{run_dir}: racing is replayed on runs with full evaluation")
+    saved = json.loads((run_dir / "config.json").read_text())
+    task = load_task(config.task, data_dir=config.data_dir, placement=config.placement)
+    store = ResponseCache(run_dir / "responses.db")
+    if lm is None:
+        lm = ReplayLM(store, identity=saved["identities"]["task"], concurrency=64)
+    lm.ledger, lm.budget = Ledger(), None  # a model given to a run still points at the run's
+    ev = Evaluator(task, lm, two_round=config.two_round, max_tokens=config.answer_tokens,
+                   follow_up_max_tokens=config.follow_up_tokens, concurrency=64)
+    objective = Objective(task, ev, optimizer_lm=None, eval_examples=task.split("eval", config.eval_limit), seed=config.seed)
+    return config, saved, objective, store
+
+
+async def _scores(run_dir: Path, config: Any, saved: dict, objective: Any) -> dict:
+    """See :func:`record_scores`."""
+    from gpo.optim.parts import part_to_dict
+    from gpo.optim.state import TrajectoryEntry
+
+    examples = objective.eval_examples
+    history = [TrajectoryEntry.from_dict(h) for h in json.loads((run_dir / "checkpoint.json").read_text())["state"]["history"]]
+    lines = [json.loads(x) for x in (run_dir / "trajectory.jsonl").read_text().splitlines()]
+    known = {history[0].prompt: history[0].score}
+    steps = []
+    for entry in history[1:]:
+        scored = [c for c in lines if c["step"] == entry.step and c["prompt"] and c["rejected"] is None]
+        fresh = list(dict.fromkeys(c["prompt"] for c in scored if c["prompt"] not in known))
+        results = await objective.evaluator.evaluate_many(fresh, examples, split="eval")  # every answer from the record
+        known.update((p, r.score) for p, r in zip(fresh, results))
+        steps.append({
+            "step": entry.step,
+            "fresh": fresh,
+            "scores": [[None if r.error else r.score for r in res.results] for res in results],
+            "pool": [[c["prompt"], known[c["prompt"]]] for c in scored],
+        })
+    summary = run_dir / "summary.json"
+    task = objective.task
+    return {
+        "format": SCORES_FORMAT,
+        "source": {"run": run_dir.name, "task": config.task, "protocol": config.protocol, "seed": config.seed,
+                   "models": saved.get("identities", {})},
+        "seed": config.seed,
+        "total_steps": config.steps,
+        "rounds": 2 if config.two_round else 1,
+        "eval_examples": len(examples),
+        "test_examples": len(task.split("test", config.test_limit)),
+        "candidates": config.optimizer.update.num_candidates,
+        "selection": part_to_dict(config.optimizer.selection),
+        # Every generation the run asked for, answered from a cache or not: what a fresh run pays.
+        "generations": json.loads(summary.read_text())["usage"]["task"]["samples"] if summary.exists() else None,
+        "history": [h.to_dict() for h in history],
+        "steps": steps,
+    }
+
+
+async def record_scores(run_dir: Path, lm: Any = None) -> dict:
+    """What racing needs of a recorded full-evaluation run, without its answers.
+
+    Each step's new candidates with their score on every eval example (in the split's
+    order), the step's scored pool, the trajectory, the run's sizes and its task
+    generations: a JSON document of some kilobytes where the record (``responses.db``)
+    holds megabytes, so that the measurements made on a run can be repeated where the run
+    is not. It races exactly like the run directory (:func:`race_scores`) for selection
+    rules that score nothing more; a run whose rule breaks ties with more examples must be
+    raced from its directory, since the race may need answers full evaluation never asked.
+
+    Raises:
+        SystemExit: The run's selection rule scores more examples.
+    """
+    config, saved, objective, store = _open_record(run_dir, lm)
+    try:
+        if needs_evidence(config.optimizer.selection):
+            raise SystemExit(f"{run_dir}: its selection rule ({config.optimizer.selection.describe()}) scores more "
+                             "examples, which a score record does not hold; race the run directory itself")
+        return await _scores(run_dir, config, saved, objective)
+    finally:
+        store.close()
+
+
+def protocol_of(path: Path) -> str:
+    """The protocol of a recorded run: a run directory or a score record."""
+    if path.is_file():
+        return load_scores(path)["source"]["protocol"]
+    from gpo.api import load_run_config
+
+    return load_run_config(path).protocol
+
+
+def load_scores(path: Path) -> dict:
+    """A score record saved by :func:`record_scores` (``calls.py --keep-scores``)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{path}: not a readable score record ({exc})") from None
+    if not isinstance(record, dict) or record.get("format") != SCORES_FORMAT:
+        raise SystemExit(f"{path}: not a score record of format {SCORES_FORMAT}")
+    return record
+
+
+async def race_scores(record: dict, confidence: float, min_slice: int, objective: Any = None) -> dict:
+    """Every step of a score record raced again, and chosen again by the run's own rule.
+
+    The rule chooses on the full pool and on the pool without the candidates the race
+    dropped. A rule that scores more examples (a tie-break) does so through ``objective``
+    (the run's record); when the race leaves a tie that full evaluation did not have, its
+    evidence was never recorded and the step counts as undecided.
 
     A run that was interrupted (no ``summary.json`` yet) is raced on the steps of its last
     checkpoint. Its whole-run counts are projected: every step of the run with as many new
@@ -114,45 +233,22 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         (for each step whose race chose another prompt: how many eval examples fewer
         that prompt got right on the whole split than full evaluation's choice).
     """
-    from gpo.api import load_run_config
     from gpo.errors import EvaluationError, ReplayMiss
-    from gpo.evaluate import Evaluator
-    from gpo.lm.cache import ResponseCache
-    from gpo.lm.fake import ReplayLM
-    from gpo.lm.ledger import Ledger
-    from gpo.optim.objective import Objective
+    from gpo.optim.parts import part_from_dict
     from gpo.optim.racing import race, race_order
     from gpo.optim.state import TrajectoryEntry
-    from gpo.tasks import load_task
 
-    config = load_run_config(run_dir)
-    if config.optimizer.evaluation.name != "full":
-        raise SystemExit(f"{run_dir}: racing is replayed on runs with full evaluation")
-    saved = json.loads((run_dir / "config.json").read_text())
-    task = load_task(config.task, data_dir=config.data_dir, placement=config.placement)
-    examples = task.split("eval", config.eval_limit)
-    store = ResponseCache(run_dir / "responses.db")
-    if lm is None:
-        lm = ReplayLM(store, identity=saved["identities"]["task"], concurrency=64)
-    lm.ledger, lm.budget = Ledger(), None  # a model given to a run still points at the run's
-    ev = Evaluator(task, lm, two_round=config.two_round, max_tokens=config.answer_tokens,
-                   follow_up_max_tokens=config.follow_up_tokens, concurrency=64)
-    objective = Objective(task, ev, optimizer_lm=None, eval_examples=examples, seed=config.seed)
-    selection = config.optimizer.selection
-    history = [TrajectoryEntry.from_dict(h) for h in json.loads((run_dir / "checkpoint.json").read_text())["state"]["history"]]
-    lines = [json.loads(x) for x in (run_dir / "trajectory.jsonl").read_text().splitlines()]
-    known = {history[0].prompt: history[0].score}
+    selection = part_from_dict(record["selection"])
+    if objective is None and needs_evidence(selection):
+        raise SystemExit(f"a score record cannot be raced with {selection.describe()}: race the run directory")
+    history = [TrajectoryEntry.from_dict(h) for h in record["history"]]
+    n, rounds = record["eval_examples"], record["rounds"]
     same = undecided = dropped_count = candidate_examples = 0
     shortfalls: list[float] = []
     step_examples: list[int] = []  # each step's candidate examples scored in its race
-    n = len(examples)
-    for done, entry in enumerate(history[1:], start=1):  # history[:done]: the trajectory before the step
-        t = entry.step
-        scored = [c for c in lines if c["step"] == t and c["prompt"] and c["rejected"] is None]
-        fresh = list(dict.fromkeys(c["prompt"] for c in scored if c["prompt"] not in known))
-        results = await ev.evaluate_many(fresh, examples, split="eval")  # every answer from the record
-        rows = [[None if r.error else r.score for r in res.results] for res in results]
-        order = race_order(n, config.seed, t)
+    for done, (entry, step) in enumerate(zip(history[1:], record["steps"]), start=1):  # history[:done]: before the step
+        t, fresh, rows = entry.step, step["fresh"], step["scores"]
+        order = race_order(n, record["seed"], t)
 
         async def score_slice(live, start, end, rows=rows, order=order):
             return [[rows[i][order[j]] for j in range(start, end)] for i in live]
@@ -160,40 +256,36 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         outcome = await race(len(fresh), n, score_slice, confidence=confidence, min_slice=min_slice)
         step_examples.append(sum(outcome.seen))
         candidate_examples += len(fresh) * n
-        known.update((p, r.score) for p, r in zip(fresh, results))
         dropped = {fresh[i] for i in range(len(fresh)) if i not in outcome.alive}
         dropped_count += len(dropped)
-        pool = [(c["prompt"], known[c["prompt"]]) for c in scored]
+        pool = [(p, s) for p, s in step["pool"]]
+        score = dict(pool)
         full_pick = await selection.choose(pool, history[:done], objective)
         if full_pick != entry.prompt:
-            raise SystemExit(f"{run_dir}: step {t} does not replay to the recorded choice")
+            raise SystemExit(f"{record['source']['run']}: step {t} does not replay to the recorded choice")
         try:
             raced_pick = await selection.choose([(p, s) for p, s in pool if p not in dropped], history[:done], objective)
         except (ReplayMiss, EvaluationError):
             undecided += 1
         else:
             same += raced_pick == full_pick
-            if raced_pick != full_pick:  # every fresh prompt was scored on the whole split above
-                shortfalls.append(n * (known[full_pick] - known[raced_pick]))
-    store.close()
-    rounds = 2 if config.two_round else 1
+            if raced_pick != full_pick:  # every fresh prompt was scored on the whole split
+                shortfalls.append(n * (score[full_pick] - score[raced_pick]))
     steps = len(history) - 1
     saved_examples = candidate_examples - sum(step_examples)
     saved_generations, candidate_generations = rounds * saved_examples, rounds * candidate_examples
-    finished = (run_dir / "summary.json").exists()
     interval = None
-    if finished:
-        summary = json.loads((run_dir / "summary.json").read_text())
-        # Every generation the run asked for, answered from a cache or not: what a fresh run pays.
-        generations = summary["usage"]["task"]["samples"]
+    if record["generations"] is not None:
+        generations = record["generations"]
         racing_generations = generations - saved_generations
     else:  # interrupted: the whole run, with as many new candidates per step as so far
-        per_step = candidate_generations / steps if steps else rounds * config.optimizer.update.num_candidates * n
-        candidates = per_step * config.steps
-        fixed = rounds * (n + 2 * len(task.split("test", config.test_limit)))
+        total = record["total_steps"]
+        per_step = candidate_generations / steps if steps else rounds * record["candidates"] * n
+        candidates = per_step * total
+        fixed = rounds * (n + 2 * record["test_examples"])
         generations = round(fixed + candidates)
         racing_generations = round(projected(generations, candidates, saved_generations, candidate_generations))
-        interval = projection_interval([rounds * e for e in step_examples], fixed, config.steps)
+        interval = projection_interval([rounds * e for e in step_examples], fixed, total)
     return {
         "steps": steps,
         "same_winner": same,
@@ -201,13 +293,30 @@ async def replay_races(run_dir: Path, confidence: float, min_slice: int, lm: Any
         "dropped": dropped_count,
         "generations": generations,
         "racing_generations": racing_generations,
-        "interrupted": not finished,
-        "total_steps": config.steps,
+        "interrupted": record["generations"] is None,
+        "total_steps": record["total_steps"],
         "candidate_generations": candidate_generations,
         "saved_generations": saved_generations,
         "shortfalls": shortfalls,
         "racing_interval": interval,
     }
+
+
+async def replay_races(path: Path, confidence: float, min_slice: int, lm: Any = None) -> dict:
+    """Every step of a recorded full-evaluation run raced again offline (:func:`race_scores`).
+
+    ``path`` is a run directory or a saved score record. In a run directory the answers
+    come from the run's record (``responses.db``), or from ``lm``: a deterministic model
+    gives the recorded answers again (a model object given to a run is not pointed at the
+    run's record).
+    """
+    if path.is_file():
+        return await race_scores(load_scores(path), confidence, min_slice)
+    config, saved, objective, store = _open_record(path, lm)
+    try:
+        return await race_scores(await _scores(path, config, saved, objective), confidence, min_slice, objective)
+    finally:
+        store.close()
 
 
 def projected(full_run: int, candidates: int, saved: int, raced: int) -> float:
@@ -263,5 +372,16 @@ def projection_interval(
     return round(fixed + total_steps * low), round(fixed + total_steps * high)
 
 
-def replay(run_dir: Path, confidence: float, min_slice: int, lm: Any = None) -> dict:
-    return asyncio.run(replay_races(run_dir, confidence, min_slice, lm))
+def replay(path: Path, confidence: float, min_slice: int, lm: Any = None) -> dict:
+    """:func:`replay_races`, run to its end."""
+    return asyncio.run(replay_races(path, confidence, min_slice, lm))
+
+
+def keep_scores(run_dir: Path, folder: Path) -> Path:
+    """Saves a run directory's score record (:func:`record_scores`) as
+    ``folder/<run>.scores.json`` and returns its path."""
+    record = asyncio.run(record_scores(run_dir))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{run_dir.name}.scores.json"
+    out.write_text(json.dumps(record, ensure_ascii=False) + "\n")
+    return out

@@ -10,8 +10,9 @@
    step and resumed; the resumed run's answered calls are compared with an uninterrupted
    run's (a call answered before the kill must not be paid again).
 3. With ``--racing``: every step of recorded full-evaluation runs (``--records``: run
-   directories with their ``responses.db``, or sweep directories) is raced again offline on
-   the answers full evaluation got, and chosen again by the run's own selection rule: the
+   directories with their ``responses.db``, sweep directories, or score records saved from
+   run directories with ``--keep-scores DIR``; ``benchmarks/records/`` holds some) is raced
+   again offline on the answers full evaluation got, and chosen again by the run's own selection rule: the
    task generations the runs would have needed with racing, and how often a step's race
    chooses the prompt full evaluation chose. Only paper-protocol records are held to the
    generation target; records of other protocols measure agreement. Without records, runs of
@@ -25,7 +26,8 @@ Example:
     python benchmarks/calls.py --data-dir ../shared/data/gpo-splits --task bbh/navigate
     python benchmarks/calls.py --racing --runs 6
     python benchmarks/calls.py --racing --records quality-sweep   # every finished run of a sweep
-    python benchmarks/calls.py --racing --records RUN1 RUN2 --confidence 0.9,0.93,0.95
+    python benchmarks/calls.py --racing --records RUN1 RUN2 --confidence 0.9,0.93,0.95 --keep-scores benchmarks/records
+    python benchmarks/calls.py --racing --records benchmarks/records/*.scores.json   # the runs kept there
 """
 
 from __future__ import annotations
@@ -108,9 +110,8 @@ def crash_and_resume(fraction: float = 0.5) -> dict:
 
 def racing_figures(args) -> None:
     """Prints what racing needs and changes on recorded (or simulated) paper-protocol runs."""
-    from _racing import SIMULATION, paper_run, replay
+    from _racing import SIMULATION, keep_scores, paper_run, protocol_of, replay
 
-    from gpo.api import load_run_config
     from gpo.optim.racing import Racing
 
     settings = [(c, args.min_slice) for c in args.confidence]
@@ -118,6 +119,12 @@ def racing_figures(args) -> None:
         if args.records:
             runs = [(d, None) for d in recorded_runs(args.records)]
             source = f"{len(runs)} recorded run(s) from {', '.join(args.records)}"
+            for d, _ in runs:
+                if args.keep_scores and d.is_dir():
+                    try:
+                        print(f"score record of {d} kept in {keep_scores(d, Path(args.keep_scores))}")
+                    except SystemExit as exc:  # a rule that breaks ties with more examples
+                        print(f"score record of {d} not kept: {exc}")
         else:
             runs, full_tests = [], []
             for seed in range(args.runs):
@@ -167,7 +174,7 @@ def racing_figures(args) -> None:
     kind = "recorded runs" if args.records else "SIMULATED task model"
     if interrupted:
         kind += f" ({len(interrupted)} interrupted: whole-run counts PROJECTED from {sum(r['steps'] for r in interrupted)} recorded steps)"
-    if args.records and not all(load_run_config(d).protocol == "paper" for d, _ in runs):
+    if args.records and not all(protocol_of(d) == "paper" for d, _ in runs):
         # The generation target is the paper protocol's; other records only tell agreement.
         print(f"racing {headline} on {kind} (not all of the paper protocol): "
               f"{raced:,.0f} task generations per run, same step winner as full evaluation in {same:.1%} of steps (target >= 90%)")
@@ -189,17 +196,20 @@ def spread(record: dict) -> str:
 
 
 def recorded_runs(paths: list[str]) -> list[Path]:
-    """Run directories from the paths given: a run directory stands for itself (finished, or
-    interrupted after some steps); a sweep directory (with ``manifest.json``) for its
-    finished runs that took optimization steps."""
+    """Records from the paths given: a run directory or a saved score record stands for
+    itself (finished, or interrupted after some steps); a sweep directory (with
+    ``manifest.json``) for its finished runs that took optimization steps."""
     import json
 
     runs: list[Path] = []
     for given in map(Path, paths):
         manifest = given / "manifest.json"
+        if given.is_file():  # a score record (checked when it is read)
+            runs.append(given)
+            continue
         if not manifest.is_file():
             if not (given / "checkpoint.json").is_file():
-                raise SystemExit(f"{given} is neither a sweep directory nor a run directory with a finished step")
+                raise SystemExit(f"{given} is neither a score record, a sweep directory nor a run directory with a finished step")
             runs.append(given)
             continue
         for run in json.loads(manifest.read_text())["runs"]:
@@ -239,6 +249,8 @@ def main() -> None:
     p.add_argument("--racing", action="store_true", help="also measure racing (last line: its figures)")
     p.add_argument("--records", nargs="*", default=None,
                    help="recorded full-evaluation run directories, or sweep directories, to race offline")
+    p.add_argument("--keep-scores", metavar="DIR", default=None,
+                   help="save the score record of each run directory raced (what racing needs of it, some kilobytes) in DIR")
     p.add_argument("--runs", type=int, default=6, help="simulated runs when no records are given")
     p.add_argument("--confidence", type=confidences, default=None,
                    help="racing's confidence, or several separated by commas (the first gives the last line; "

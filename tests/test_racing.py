@@ -314,3 +314,48 @@ def test_an_interrupted_record_is_raced_on_its_steps_and_its_whole_run_projected
     assert half["generations"] == 2 * 12 + 2 * half["candidate_generations"] + 2 * 2 * 4
     assert half["racing_generations"] == half["generations"] - 2 * half["saved_generations"]
     assert half["racing_interval"] is None  # one step has no spread
+
+
+def test_a_kept_score_record_races_like_its_run_directory(tmp_path):
+    racing = _benchmark("_racing")
+    from gpo.lm import get_lm
+
+    run = tmp_path / "r"
+    optimize(TASK, "gpo", model="fake:", protocol="paper", steps=2, eval_limit=12, test_limit=4, run_dir=run,
+             report=False, embedder="lexical")
+
+    def kept():
+        record = asyncio.run(racing.record_scores(run, get_lm("fake:", cache=False)))
+        path = tmp_path / "r.scores.json"
+        path.write_text(json.dumps(record))
+        return path
+
+    for finished in (True, False):
+        if not finished:
+            (run / "summary.json").unlink()  # an interrupted run: its record projects the whole run the same way
+        path = kept()
+        assert racing.protocol_of(path) == racing.protocol_of(run) == "paper"
+        for confidence, min_slice in ((0.9999, 12), (0.5, 2)):
+            from_dir = racing.replay(run, confidence, min_slice, get_lm("fake:", cache=False))
+            assert racing.replay(path, confidence, min_slice) == from_dir
+            assert from_dir["interrupted"] is not finished
+    record = json.loads(path.read_text())
+    assert [s["step"] for s in record["steps"]] == [1, 2] and all(len(r) == 12 for s in record["steps"] for r in s["scores"])
+
+
+def test_a_score_record_is_refused_where_it_cannot_stand_for_its_run(tmp_path):
+    racing = _benchmark("_racing")
+    from gpo.lm import get_lm
+
+    run = tmp_path / "q"  # the quick protocol breaks ties with more examples, which a score record does not hold
+    optimize(TASK, "opro", model="fake:", protocol="quick", steps=1, eval_limit=12, test_limit=4, run_dir=run,
+             report=False, embedder="lexical")
+    with pytest.raises(SystemExit, match="race the run directory"):
+        asyncio.run(racing.record_scores(run, get_lm("fake:", cache=False)))
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(SystemExit, match="not a score record"):
+        racing.replay(other, 0.9, 4)
+    other.write_text("{not json")
+    with pytest.raises(SystemExit, match="not a readable score record"):
+        racing.replay(other, 0.9, 4)
