@@ -97,10 +97,14 @@ def signed_rank_test(differences: Sequence[float]) -> SignedRank:
 def bootstrap_mean_interval(
     differences: Sequence[float], *, confidence: float = 0.95, resamples: int = 9999, seed: int = 0
 ) -> Optional[tuple[float, float]]:
-    """Percentile bootstrap interval of the mean of paired differences.
+    """Percentile bootstrap interval of the mean of one value per unit.
+
+    The sweep's units are task × seed pairs and the values paired differences between two
+    methods; any values whose units may be resampled alike will do (a run's steps, for
+    one).
 
     Args:
-        differences: One difference per unit.
+        differences: One value per unit.
         confidence: Coverage of the interval.
         resamples: Bootstrap resamples.
         seed: Seed of the resampling generator (same seed, same interval).
