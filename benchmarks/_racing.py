@@ -15,6 +15,7 @@ are. Its parameters are assumptions, printed with every figure made from it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -166,16 +167,36 @@ async def _scores(run_dir: Path, config: Any, saved: dict, objective: Any) -> di
     }
 
 
+def prompt_id(prompt: str) -> str:
+    """The name a score record gives a prompt: the start of its SHA-256.
+
+    >>> prompt_id("Let's think step by step.")
+    'sha256:c93f8475e1d84367'
+    """
+    return "sha256:" + hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:16]
+
+
+def without_texts(record: dict) -> dict:
+    """A score record with every prompt replaced by :func:`prompt_id` (and the trajectory's
+    reflections dropped): a race needs only to tell prompts apart, and a prompt may hold a
+    task example the optimizer copied, which a record kept beside the code must not."""
+    history = [{**h, "prompt": prompt_id(h["prompt"]), "reflection": None} for h in record["history"]]
+    steps = [{**s, "fresh": [prompt_id(p) for p in s["fresh"]], "pool": [[prompt_id(p), v] for p, v in s["pool"]]}
+             for s in record["steps"]]
+    return {**record, "prompts": "sha256, first 16 hex digits", "history": history, "steps": steps}
+
+
 async def record_scores(run_dir: Path, lm: Any = None) -> dict:
-    """What racing needs of a recorded full-evaluation run, without its answers.
+    """What racing needs of a recorded full-evaluation run, without its answers or prompts.
 
     Each step's new candidates with their score on every eval example (in the split's
     order), the step's scored pool, the trajectory, the run's sizes and its task
     generations: a JSON document of some kilobytes where the record (``responses.db``)
     holds megabytes, so that the measurements made on a run can be repeated where the run
-    is not. It races exactly like the run directory (:func:`race_scores`) for selection
-    rules that score nothing more; a run whose rule breaks ties with more examples must be
-    raced from its directory, since the race may need answers full evaluation never asked.
+    is not. Prompts are named by their hash (:func:`without_texts`). It races exactly like
+    the run directory (:func:`race_scores`) for selection rules that tell prompts apart
+    by their scores alone; a run whose rule breaks ties with more examples must be raced
+    from its directory, since the race may need answers full evaluation never asked.
 
     Raises:
         SystemExit: The run's selection rule scores more examples.
@@ -185,7 +206,7 @@ async def record_scores(run_dir: Path, lm: Any = None) -> dict:
         if needs_evidence(config.optimizer.selection):
             raise SystemExit(f"{run_dir}: its selection rule ({config.optimizer.selection.describe()}) scores more "
                              "examples, which a score record does not hold; race the run directory itself")
-        return await _scores(run_dir, config, saved, objective)
+        return without_texts(await _scores(run_dir, config, saved, objective))
     finally:
         store.close()
 

@@ -341,6 +341,10 @@ def test_a_kept_score_record_races_like_its_run_directory(tmp_path):
             assert from_dir["interrupted"] is not finished
     record = json.loads(path.read_text())
     assert [s["step"] for s in record["steps"]] == [1, 2] and all(len(r) == 12 for s in record["steps"] for r in s["scores"])
+    prompts = [json.loads(line)["prompt"] for line in (run / "trajectory.jsonl").read_text().splitlines()]
+    text = path.read_text()
+    assert not [p for p in prompts if p and json.dumps(p)[1:-1] in text], "a kept record names prompts, never holds them"
+    assert record["history"][0]["prompt"] == racing.prompt_id(json.loads((run / "checkpoint.json").read_text())["state"]["history"][0]["prompt"])
 
 
 def test_a_score_record_is_refused_where_it_cannot_stand_for_its_run(tmp_path):
